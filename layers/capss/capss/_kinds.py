@@ -1,0 +1,12 @@
+"""The two kinds of file CAPSS takes; the value is also the S3 key segment that routes a file."""
+
+from __future__ import annotations
+
+import enum
+
+
+class FileKind(enum.StrEnum):
+    TRANSACTIONS = "transactions"
+    """Property transactions: CAPSS bulk upload (multipart field bulkUploadFile)."""
+    ITEM_UPDATES = "item-updates"
+    """Corrections to items already reported: CAPSS item update (multipart field itemUpdateFile)."""
