@@ -1,0 +1,14 @@
+"""Finish function: the poller's last step records the outcome and alerts ops when needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from capss.lambda_entry import finish_file, logger, metrics
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return finish_file(event)

@@ -1,0 +1,14 @@
+"""Submit function: an SQS batch of S3 notifications -> each new file version sent to CAPSS once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from capss.lambda_entry import logger, metrics, submit_batch
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return submit_batch(event)

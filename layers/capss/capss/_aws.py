@@ -1,0 +1,108 @@
+"""The AWS services the pipeline touches, behind small interfaces.
+
+botocore errors are translated here, at the boundary, into the library's tree.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from capss._errors import NeedsPersonError, TransientError
+from capss._files import FileRef
+
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    metadata: dict[str, str]
+
+
+class ObjectStore(Protocol):
+    def head(self, ref: FileRef) -> ObjectInfo: ...
+
+    def download(self, ref: FileRef, dest: BinaryIO) -> None: ...
+
+    def tag(self, ref: FileRef, tags: dict[str, str]) -> None: ...
+
+    def read_uri(self, uri: str) -> bytes: ...
+
+
+class ExecutionStarter(Protocol):
+    def execution_arn(self, name: str) -> str: ...
+
+    def start(self, name: str, payload: dict[str, Any]) -> None: ...
+
+
+class S3ObjectStore:
+    """Reads a file version and tags it with its outcome.
+
+    Tags, not a metadata copy onto itself: a copy fires ObjectCreated again and loops.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _version(self, ref: FileRef) -> dict[str, str]:
+        return {"VersionId": ref.version_id} if ref.version_id else {}
+
+    def head(self, ref: FileRef) -> ObjectInfo:
+        answer = self._client.head_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
+        return ObjectInfo(size=int(answer["ContentLength"]), metadata=answer.get("Metadata", {}))
+
+    def download(self, ref: FileRef, dest: BinaryIO) -> None:
+        answer = self._client.get_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
+        with answer["Body"] as body:
+            shutil.copyfileobj(body, dest, COPY_CHUNK)
+        dest.flush()
+
+    def tag(self, ref: FileRef, tags: dict[str, str]) -> None:
+        self._client.put_object_tagging(
+            Bucket=ref.bucket,
+            Key=ref.key,
+            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+            **self._version(ref),
+        )
+
+    def read_uri(self, uri: str) -> bytes:
+        if not uri.startswith("s3://") or "/" not in uri[5:]:
+            raise NeedsPersonError(
+                f"{uri!r} is not an s3://bucket/key location",
+                hint="Set the OfficialXsdS3Uri parameter to s3://bucket/key of the DOJ's XSD.",
+            )
+        bucket, key = uri[5:].split("/", 1)
+        answer = self._client.get_object(Bucket=bucket, Key=key)
+        with answer["Body"] as body:
+            data: bytes = body.read()
+        return data
+
+
+class StepFunctionsStarter:
+    """Starts the poller; a second start of the same name and input is a no-op in AWS."""
+
+    def __init__(self, state_machine_arn: str, client: Any) -> None:
+        self._arn = state_machine_arn
+        self._client = client
+
+    def execution_arn(self, name: str) -> str:
+        prefix, _, machine = self._arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{machine}:{name}"
+
+    def start(self, name: str, payload: dict[str, Any]) -> None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            self._client.start_execution(
+                stateMachineArn=self._arn, name=name, input=json.dumps(payload)
+            )
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ExecutionAlreadyExists":
+                return
+            if code in ("ThrottlingException", "ServiceUnavailable", "InternalFailure"):
+                raise TransientError(f"Step Functions answered {code}") from error
+            raise

@@ -1,0 +1,93 @@
+"""One status check per call of the status function, and the wait before the next one.
+
+The state machine owns the loop; this decides, from the state it is handed, what CAPSS
+says now, how long to wait next (backoff from the first wait up to a cap, never less
+than CAPSS's Retry-After) and whether that wait still fits the poll budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from capss._credentials import CredentialSource, LicenseCredentials
+from capss._errors import NeedsPersonError
+from capss._outcome import Counts, Outcome
+from capss._records import RecordStore, iso, raw_excerpt, utcnow
+from capss._settings import PollSettings, StatusSettings
+from capss._telemetry import logger
+
+NOT_FOUND_LIMIT = 5
+"""Consecutive 404s on a link CAPSS handed out before a person is asked to look."""
+
+
+class StatusClient(Protocol):
+    def status(self, url: str) -> Any: ...
+
+    def __enter__(self) -> StatusClient: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+@dataclass(slots=True)
+class StatusDeps:
+    records: RecordStore
+    credentials: CredentialSource
+    clients: Callable[[LicenseCredentials], StatusClient]
+
+
+def next_wait(polls: int, poll: PollSettings, retry_after: float | None = None) -> int:
+    """Seconds to wait after the `polls`-th check: first * rate^(polls-1), capped."""
+    wait = poll.first_wait_seconds * poll.backoff_rate ** max(polls - 1, 0)
+    wait = min(wait, poll.max_wait_seconds)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return max(math.ceil(wait), 1)
+
+
+def check_status(
+    state: dict[str, Any], deps: StatusDeps, settings: StatusSettings
+) -> dict[str, Any]:
+    """Check the job once; returns the poller's next `poll` object."""
+    previous = state["poll"]
+    polls = int(previous["polls"]) + 1
+    waited = int(previous["waited_seconds"]) + int(previous["wait_seconds"])
+    not_found = int(previous.get("not_found", 0))
+    logger.append_keys(file=state["file_id"], license=state["license"])
+    credentials = deps.credentials.for_license(state["license"])
+    record = deps.records.get(state["file_id"])
+    retry_after: float | None = None
+    with deps.clients(credentials) as client:
+        try:
+            result = client.status(state["status_url"])
+        except NeedsPersonError as error:
+            if type(error).__name__ != "JobNotFound" or not_found + 1 >= NOT_FOUND_LIMIT:
+                raise
+            # CAPSS has been seen to answer 404 for a job it has only just handed out.
+            not_found += 1
+            outcome = Outcome.PROCESSING
+            logger.info("CAPSS does not show the job yet", extra={"not_found": not_found})
+        else:
+            not_found = 0
+            outcome = result.outcome
+            retry_after = result.retry_after
+            if record is not None:
+                record.counts = result.counts if isinstance(result.counts, Counts) else Counts()
+                record.messages = list(result.messages)
+                record.capss_status = raw_excerpt(result.raw)
+    wait = next_wait(polls, settings.poll, retry_after)
+    if record is not None:
+        record.polls = polls
+        record.updated_at = iso(utcnow())
+        deps.records.save(record)
+    logger.info("status checked", extra={"outcome": outcome.value, "polls": polls})
+    return {
+        "outcome": outcome.value,
+        "wait_seconds": wait,
+        "polls": polls,
+        "waited_seconds": waited,
+        "within_budget": waited + wait <= settings.poll.budget_seconds,
+        "not_found": not_found,
+    }

@@ -1,0 +1,142 @@
+"""What each Lambda function runs: settings and AWS clients built once per cold start.
+
+The handlers in functions/ call one function here each; tests call the same functions
+with moto behind boto3.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from capss._alerts import SnsAlertSender
+from capss._aws import S3ObjectStore, StepFunctionsStarter
+from capss._credentials import LicenseCredentials, SecretsManagerCredentials
+from capss._errors import TransientError
+from capss._files import refs_from_s3_notification
+from capss._finish import FinishDeps, finish
+from capss._poll import StatusDeps, check_status
+from capss._records import DynamoRecordStore
+from capss._settings import (
+    CapssSettings,
+    FinishSettings,
+    StatusSettings,
+    SubmitSettings,
+)
+from capss._submit import SubmitDeps, submit_file
+from capss._telemetry import logger
+
+
+def capss_clients(capss: CapssSettings) -> Callable[[LicenseCredentials], Any]:
+    """Opens a CAPSS client for a license; its secret may move it to another API or host."""
+    from capss._api import Api  # noqa: PLC0415 - httpx is imported only where it is used
+    from capss._client import CapssClient, ClientConfig  # noqa: PLC0415
+
+    def open_client(credentials: LicenseCredentials) -> CapssClient:
+        return CapssClient(
+            ClientConfig(
+                base_url=credentials.base_url or capss.base_url,
+                api=Api(credentials.api or capss.api),
+                client_id=credentials.client_id,
+                client_secret=credentials.client_secret,
+                ca_bundle=capss.ca_bundle,
+                tls_ciphers=capss.tls_ciphers,
+            )
+        )
+
+    return open_client
+
+
+def _client(service: str) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client(service)
+
+
+@functools.cache
+def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
+    settings = SubmitSettings.from_env()
+    objects = S3ObjectStore(_client("s3"))
+    xsd_uri = settings.xsd_uri
+
+    @functools.cache
+    def official_xsd() -> bytes | None:
+        return objects.read_uri(xsd_uri) if xsd_uri else None
+
+    deps = SubmitDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        objects=objects,
+        credentials=SecretsManagerCredentials(
+            settings.capss.secret_prefix, _client("secretsmanager")
+        ),
+        clients=capss_clients(settings.capss),
+        executions=StepFunctionsStarter(settings.state_machine_arn, _client("stepfunctions")),
+        alerts=SnsAlertSender(settings.topic_arn, _client("sns")),
+        xsd=official_xsd,
+    )
+    return settings, deps
+
+
+@functools.cache
+def status_runtime() -> tuple[StatusSettings, StatusDeps]:
+    settings = StatusSettings.from_env()
+    deps = StatusDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        credentials=SecretsManagerCredentials(
+            settings.capss.secret_prefix, _client("secretsmanager")
+        ),
+        clients=capss_clients(settings.capss),
+    )
+    return settings, deps
+
+
+@functools.cache
+def finish_runtime() -> tuple[FinishSettings, FinishDeps]:
+    settings = FinishSettings.from_env()
+    deps = FinishDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        objects=S3ObjectStore(_client("s3")),
+        alerts=SnsAlertSender(settings.topic_arn, _client("sns")),
+    )
+    return settings, deps
+
+
+def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """An SQS batch of S3 notifications; the messages to try again are reported back.
+
+    A transient failure (CAPSS down, another attempt holding the file) goes back to the
+    queue, which retries with its visibility timeout and ends in the dead-letter queue
+    and its alarm after the last receive: never silently.
+    """
+    settings, deps = submit_runtime()
+    failures = []
+    for message in event.get("Records", []):
+        try:
+            for ref in refs_from_s3_notification(message["body"]):
+                submit_file(ref, deps, settings)
+        except TransientError as error:
+            logger.warning(
+                "will retry", extra={"error": str(error), "message_id": message["messageId"]}
+            )
+            failures.append({"itemIdentifier": message["messageId"]})
+        except Exception:
+            logger.exception("unexpected failure", extra={"message_id": message["messageId"]})
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def status_check(state: dict[str, Any]) -> dict[str, Any]:
+    settings, deps = status_runtime()
+    return check_status(state, deps, settings)
+
+
+def finish_file(state: dict[str, Any]) -> dict[str, Any]:
+    settings, deps = finish_runtime()
+    return finish(state, deps, settings)
+
+
+def reset() -> None:
+    """Forget every cold-start cache (a new environment in the same process: the local stack)."""
+    for runtime in (submit_runtime, status_runtime, finish_runtime):
+        runtime.cache_clear()

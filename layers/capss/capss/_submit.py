@@ -1,0 +1,320 @@
+"""Submit one file version to CAPSS, exactly once.
+
+The order matters:
+1. claim the version (conditional write): a duplicate event finds it taken;
+2. read and validate: an invalid file is `rejected` and alerted, never sent;
+3. claim the content: the same bytes for the same license and kind are not sent twice;
+4. record the attempt (phase `uploading`) *before* the POST, then upload;
+5. record `processing` with CAPSS's submission id and status link, start the poller.
+
+A crash between 4 and 5 leaves an attempt on record without a result. The retry that
+takes the version over does not know whether CAPSS has the file, so it sends again with
+onDup=submitWithoutDup: CAPSS drops what it already saved, nothing is reported twice,
+and the record says so. (Alerting instead would leave a legal deadline to a person for
+a case CAPSS resolves by itself.)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from capss._alerts import AlertSender, compose_alert
+from capss._aws import ExecutionStarter, ObjectStore
+from capss._credentials import CredentialSource, LicenseCredentials
+from capss._errors import NeedsPersonError, TransientError
+from capss._files import FileRef, route
+from capss._intake import IntakeLimits, ValidationReport, validate_stream
+from capss._kinds import FileKind
+from capss._outcome import Outcome
+from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
+from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES, SubmitSettings
+from capss._telemetry import logger, metrics
+
+LEASE = timedelta(minutes=5)
+"""Longer than the submit function's timeout: an expired lease means that attempt died."""
+
+RESEND_ON_DUP = "submitWithoutDup"
+METADATA_ON_DUP = "capss-on-dup"
+METADATA_ON_ERROR = "capss-on-error"
+METADATA_RESEND = "capss-resend"
+
+
+class InProgressElsewhere(TransientError):
+    """Another attempt holds this file version right now; the queue brings it back later."""
+
+
+class UploadClient(Protocol):
+    def upload(
+        self, fileobj: Any, filename: str, kind: FileKind, on_dup: str, on_error: str
+    ) -> Any: ...
+
+    def token(self) -> Any: ...
+
+    def __enter__(self) -> UploadClient: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+ClientFactory = Callable[[LicenseCredentials], UploadClient]
+
+
+@dataclass(slots=True)
+class SubmitDeps:
+    records: RecordStore
+    objects: ObjectStore
+    credentials: CredentialSource
+    clients: ClientFactory
+    executions: ExecutionStarter
+    alerts: AlertSender
+    xsd: Callable[[], bytes | None] = field(default=lambda: None)
+
+
+def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
+    """Take one S3 object version through the submit steps; returns its record.
+
+    Raises TransientError when the queue should bring the file back later; every
+    other failure a person must fix ends in a recorded outcome and an alert.
+    """
+    place = route(ref.key)
+    kind = place.kind if place else FileKind.TRANSACTIONS
+    claim = deps.records.claim(ref, kind.value, LEASE)
+    record = claim.record
+    logger.append_keys(file=ref.uri)
+    if claim.taken:
+        if record.phase in (Phase.CLAIMED, Phase.UPLOADING):
+            raise InProgressElsewhere(f"{ref.uri} is being submitted by another attempt")
+        logger.info("duplicate event: file version already handled", extra={"phase": record.phase})
+        return record
+    if place is None:
+        return _reject(
+            record,
+            deps,
+            problems=[
+                {
+                    "severity": "error",
+                    "code": "key-layout",
+                    "message": (
+                        f"{ref.key} is not under incoming/transactions/<license>/ or"
+                        " incoming/item-updates/<license>/, so the bridge cannot tell what it is"
+                    ),
+                }
+            ],
+        )
+    blind_resend = record.phase is Phase.UPLOADING
+    try:
+        return _validate_and_send(
+            ref, record, deps, settings, key_license=place.license_number, blind_resend=blind_resend
+        )
+    except NeedsPersonError as error:
+        return _fail(record, deps, error)
+
+
+def _validate_and_send(
+    ref: FileRef,
+    record: FileRecord,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+    *,
+    key_license: str | None,
+    blind_resend: bool,
+) -> FileRecord:
+    info = deps.objects.head(ref)
+    record.size = info.size
+    kind = FileKind(record.kind)
+    with tempfile.TemporaryFile() as local_copy:
+        # One bounded copy in /tmp serves the validator and the upload; the size limit is
+        # enforced on the object's size before a byte is copied.
+        if info.size <= settings.max_file_bytes:
+            deps.objects.download(ref, local_copy)
+        local_copy.seek(0)
+        report = validate_stream(
+            local_copy,
+            kind,
+            size=info.size,
+            limits=IntakeLimits(max_bytes=settings.max_file_bytes),
+            expected_license=key_license,
+            xsd=deps.xsd(),
+        )
+        _note_report(record, report)
+        if not report.ok:
+            return _reject(record, deps)
+        resend = info.metadata.get(METADATA_RESEND, "").lower() == "true"
+        if not blind_resend and not resend:
+            holder = _claim_content(record, deps)
+            if holder is not None:
+                return _reject_identical(record, deps, holder)
+        credentials = deps.credentials.for_license(report.license_number or "")
+        on_dup, on_error = _options(info.metadata, settings)
+        if blind_resend:
+            on_dup = RESEND_ON_DUP
+            record.messages.append(
+                "An earlier upload attempt ended without an answer; sent again with"
+                " onDup=submitWithoutDup so CAPSS skips anything it already saved."
+            )
+        local_copy.seek(0)
+        receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)
+    record.phase = Phase.SUBMITTED
+    record.submission_id = receipt.submission_id
+    record.status_url = receipt.status_url
+    record.submitted_at = iso(utcnow())
+    record.error = None
+    name = ref.execution_name
+    record.execution_arn = deps.executions.execution_arn(name)
+    deps.records.save(record)
+    deps.executions.start(name, poller_input(record, settings))
+    metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
+    logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
+    return record
+
+
+def _upload(
+    record: FileRecord,
+    deps: SubmitDeps,
+    credentials: LicenseCredentials,
+    fileobj: Any,
+    *,
+    on_dup: str,
+    on_error: str,
+) -> Any:
+    record.phase = Phase.UPLOADING
+    record.upload_attempts += 1
+    record.on_dup, record.on_error = on_dup, on_error
+    record.lease_until = iso(utcnow() + LEASE)
+    deps.records.save(record)
+    with deps.clients(credentials) as client:
+        token = client.token()
+        token_license = getattr(token, "license_id", None)
+        if token_license and token_license != record.license:
+            raise NeedsPersonError(
+                f"the CAPSS client in secret for license {record.license} belongs to license"
+                f" {token_license}",
+                hint=f"Put license {record.license}'s own API client into its secret.",
+            )
+        try:
+            return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
+        except TransientError as error:
+            record.error = str(error)
+            if not getattr(error, "maybe_accepted", False):
+                record.phase = Phase.CLAIMED  # CAPSS certainly has nothing: a retry sends as new
+            record.lease_until = iso(utcnow())
+            deps.records.save(record)
+            raise
+
+
+def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]:
+    """The state machine's input: keys and ids only, never a token, a secret or the file."""
+    return {
+        "file_id": record.pk,
+        "bucket": record.bucket,
+        "key": record.key,
+        "version_id": record.version_id,
+        "license": record.license,
+        "kind": record.kind,
+        "submission_id": record.submission_id,
+        "status_url": record.status_url,
+        "poll": {
+            "outcome": Outcome.PROCESSING.value,
+            "wait_seconds": settings.poll.first_wait_seconds,
+            "polls": 0,
+            "waited_seconds": 0,
+            "within_budget": True,
+        },
+    }
+
+
+def _options(metadata: dict[str, str], settings: SubmitSettings) -> tuple[str, str]:
+    """Per-file onDup/onError from object metadata; an unknown value keeps the default."""
+    on_dup = metadata.get(METADATA_ON_DUP, settings.on_dup)
+    on_error = metadata.get(METADATA_ON_ERROR, settings.on_error)
+    return (
+        on_dup if on_dup in ON_DUP_CHOICES else settings.on_dup,
+        on_error if on_error in ON_ERROR_CHOICES else settings.on_error,
+    )
+
+
+def _note_report(record: FileRecord, report: ValidationReport) -> None:
+    record.license = report.license_number
+    record.sha256 = report.sha256
+    record.transactions = report.transactions
+    record.items = report.items
+    record.first_transaction_at = (
+        report.first_transaction_at.isoformat() if report.first_transaction_at else None
+    )
+    record.last_transaction_at = (
+        report.last_transaction_at.isoformat() if report.last_transaction_at else None
+    )
+    record.problems = list(report.to_json()["problems"])
+
+
+def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
+    """The pk of an earlier file with these bytes that stands in the way, if any.
+
+    An earlier file that failed for good saved nothing in CAPSS: its claim is released
+    so the same bytes can go once the cause is fixed.
+    """
+    holder = deps.records.claim_content(record)
+    if holder is None:
+        return None
+    earlier = deps.records.get(holder)
+    if earlier is None or earlier.outcome is Outcome.FAILED:
+        if earlier is not None:
+            deps.records.release_content(earlier)
+        return deps.records.claim_content(record)
+    return holder
+
+
+def _reject(
+    record: FileRecord, deps: SubmitDeps, problems: list[dict[str, Any]] | None = None
+) -> FileRecord:
+    if problems is not None:
+        record.problems = problems
+    record.outcome = Outcome.REJECTED
+    metrics.add_metric(name="FilesRejected", unit="Count", value=1)
+    return _finish_early(record, deps)
+
+
+def _reject_identical(record: FileRecord, deps: SubmitDeps, holder: str) -> FileRecord:
+    earlier = deps.records.get(holder)
+    where = earlier.uri if earlier else holder
+    record.duplicate_of = holder
+    record.messages.append(
+        f"Identical to {where}, already sent for license {record.license}: not sent again."
+    )
+    record.hint = (
+        "Nothing to do if the POS exported the same file twice. To send these bytes again on"
+        " purpose, upload the file again with the object metadata capss-resend=true."
+    )
+    return _reject(record, deps)
+
+
+def _fail(record: FileRecord, deps: SubmitDeps, error: NeedsPersonError) -> FileRecord:
+    record.outcome = Outcome.FAILED
+    record.error = str(error)
+    record.hint = error.hint
+    logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})
+    return _finish_early(record, deps)
+
+
+def _finish_early(record: FileRecord, deps: SubmitDeps) -> FileRecord:
+    record.phase = Phase.DONE
+    record.completed_at = iso(utcnow())
+    deps.records.save(record)
+    deps.alerts.send(compose_alert(record))
+    tag_outcome(record, deps.objects)
+    logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
+    return record
+
+
+def tag_outcome(record: FileRecord, objects: ObjectStore) -> None:
+    """The outcome beside the file, for people browsing the bucket; the record is what counts."""
+    try:
+        objects.tag(
+            FileRef(record.bucket, record.key, record.version_id),
+            {"capss-outcome": record.outcome.value},
+        )
+    except Exception:
+        logger.exception("could not tag the file with its outcome")

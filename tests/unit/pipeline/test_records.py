@@ -1,0 +1,82 @@
+"""The two conditional writes that make 'exactly once' hold, on moto's DynamoDB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from capss import Counts, Outcome
+from capss._files import FileRef
+from capss._records import DynamoRecordStore, FileRecord, Phase
+
+REF = FileRef("bucket", "incoming/transactions/000000300/day.xml", "v1", size=10)
+
+
+@pytest.fixture
+def store(aws: None) -> DynamoRecordStore:
+    dynamodb: Any = boto3.resource("dynamodb")
+    table = dynamodb.create_table(
+        TableName="records",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )
+    return DynamoRecordStore(table)
+
+
+def test_first_claim_wins_and_a_duplicate_event_finds_it_taken(store: DynamoRecordStore) -> None:
+    first = store.claim(REF, "transactions", timedelta(minutes=5))
+    assert not first.taken
+    assert first.record.phase is Phase.CLAIMED
+    assert first.record.size == 10
+    second = store.claim(REF, "transactions", timedelta(minutes=5))
+    assert second.taken
+    assert second.record.received_at == first.record.received_at
+
+
+def test_an_expired_lease_is_taken_over_but_a_submitted_file_never(
+    store: DynamoRecordStore,
+) -> None:
+    dead = store.claim(REF, "transactions", timedelta(seconds=-1))
+    dead.record.phase = Phase.UPLOADING
+    dead.record.lease_until = "2000-01-01T00:00:00+00:00"
+    dead.record.upload_attempts = 1
+    store.save(dead.record)
+    again = store.claim(REF, "transactions", timedelta(minutes=5))
+    assert not again.taken
+    assert again.record.phase is Phase.UPLOADING
+    assert again.record.upload_attempts == 1
+    again.record.phase = Phase.SUBMITTED
+    again.record.lease_until = "2000-01-01T00:00:00+00:00"
+    store.save(again.record)
+    assert store.claim(REF, "transactions", timedelta(minutes=5)).taken
+
+
+def test_content_is_claimed_once_per_license_and_kind(store: DynamoRecordStore) -> None:
+    one = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    other_ref = FileRef(REF.bucket, REF.key, "v2")
+    two = store.claim(other_ref, "transactions", timedelta(minutes=5)).record
+    for record in (one, two):
+        record.license, record.sha256 = "000000300", "ab" * 32
+    assert store.claim_content(one) is None
+    assert store.claim_content(one) is None  # asking again for the same file is fine
+    assert store.claim_content(two) == one.pk
+    store.release_content(one)
+    assert store.claim_content(two) is None
+
+
+def test_record_round_trip_keeps_counts_and_none(store: DynamoRecordStore) -> None:
+    record = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    record.outcome = Outcome.COMPLETE_WITH_ISSUES
+    record.counts = Counts(transactions=2, items=3, saved=2, errors=1, duplicates=None)
+    record.messages = ["one"]
+    store.save(record)
+    loaded = store.get(REF.pk)
+    assert isinstance(loaded, FileRecord)
+    assert loaded.counts == Counts(transactions=2, items=3, saved=2, errors=1, duplicates=None)
+    assert loaded.outcome is Outcome.COMPLETE_WITH_ISSUES
+    assert loaded.messages == ["one"]
+    assert loaded.updated_at is not None

@@ -1,0 +1,38 @@
+"""Settings fail at cold start, naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from capss._settings import SettingsError, SubmitSettings
+
+BASE = {
+    "TABLE_NAME": "t",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:poller",
+    "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov/",
+}
+
+
+def test_defaults() -> None:
+    settings = SubmitSettings.from_env(BASE)
+    assert settings.capss.base_url == "https://capss-sb.doj.ca.gov"
+    assert settings.capss.api == "current"
+    assert settings.capss.tls_ciphers == "DEFAULT"
+    assert settings.on_dup == "submitWithoutDup"
+    assert settings.on_error == "submit"
+    assert settings.xsd_uri is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TABLE_NAME", "", "TABLE_NAME is not set"),
+        ("CAPSS_API", "v3", "CAPSS_API='v3'"),
+        ("CAPSS_ON_DUP", "submitWithoutDups", "CAPSS_ON_DUP='submitWithoutDups'"),
+        ("MAX_FILE_BYTES", "lots", "MAX_FILE_BYTES='lots' is not a number"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        SubmitSettings.from_env({**BASE, name: value})
