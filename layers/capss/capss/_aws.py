@@ -12,6 +12,8 @@ from typing import Any, BinaryIO, Protocol
 
 from capss._errors import NeedsPersonError, TransientError
 from capss._files import FileRef
+from capss._records import FileRecord
+from capss._telemetry import logger
 
 COPY_CHUNK = 1024 * 1024
 
@@ -106,3 +108,14 @@ class StepFunctionsStarter:
             if code in ("ThrottlingException", "ServiceUnavailable", "InternalFailure"):
                 raise TransientError(f"Step Functions answered {code}") from error
             raise
+
+
+def tag_outcome(record: FileRecord, objects: ObjectStore) -> None:
+    """The outcome beside the file, for people browsing the bucket; the record is what counts."""
+    try:
+        objects.tag(
+            FileRef(record.bucket, record.key, record.version_id),
+            {"capss-outcome": record.outcome.value},
+        )
+    except Exception:
+        logger.exception("could not tag the file with its outcome")

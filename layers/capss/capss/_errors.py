@@ -2,11 +2,20 @@
 
     CapssError
     ├── TransientError      try again later: ASL Retry and queue redelivery act on it
+    │   ├── CapssUnavailable    CAPSS unreachable, connection dropped, or a 5xx
+    │   ├── CapssTimeout        connect or read timeout
+    │   └── RateLimited         429, with retry_after
     ├── NeedsPersonError    a person must act: recorded as an outcome and alerted
+    │   ├── BadCredentials      the token request was refused
+    │   ├── RequestRejected     CAPSS answered 400 to an upload, with its message
+    │   ├── JobNotFound         404 on a status link
+    │   ├── ForeignLinkRefused  a status link to another host: the token stays home
+    │   └── TlsFailure          handshake or certificate failure
     └── ProtocolError       CAPSS answered something this code cannot read: a bug or an API change
 
-Every error carries `hint`, one sentence an ops person can act on. Messages never
-contain a client secret or a token.
+Every error carries `hint`, one sentence an ops person can act on, and `attempts`,
+the number of requests the failed call made. Messages never contain a client
+secret or a token.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ class CapssError(Exception):
     """Root of every error the library raises on purpose."""
 
     hint: str = "See the logs for the request that failed."
+    attempts: int = 1
+    """How many requests the failed call made (for an upload: how many times the file was sent)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -29,17 +40,97 @@ class TransientError(CapssError):
     hint = "Nothing to do yet: the bridge retries on its own and alerts if it keeps failing."
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        maybe_accepted: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        # An upload that failed after its body was sent may have been taken by CAPSS:
+        # sending it again could duplicate it, so the caller decides.
+        self.maybe_accepted = maybe_accepted
 
 
 class NeedsPersonError(CapssError):
-    """Retrying will not help: credentials, configuration, the file or CAPSS's answer need a person."""
+    """Retrying will not help: credentials, settings, the file or CAPSS's answer need a person."""
 
 
 class ProtocolError(CapssError):
     """CAPSS answered in a shape this code does not understand."""
 
     hint = "Keep the raw answer from the record and report it to the bridge's developers."
+
+
+class CapssUnavailable(TransientError):
+    """CAPSS could not be reached, dropped the connection, or answered 5xx."""
+
+    hint = "CAPSS or the network is down for now: it is retried; check the URL if it persists."
+
+
+class CapssTimeout(TransientError):
+    """CAPSS did not connect or answer within the timeout."""
+
+    hint = "CAPSS is slow or unreachable: it is retried; raise the timeout if it persists."
+
+
+class RateLimited(TransientError):
+    """CAPSS answered 429: too many requests."""
+
+    hint = "CAPSS asked to slow down: retry after the given delay or lower the concurrency."
+
+
+class BadCredentials(NeedsPersonError):
+    """CAPSS refused the client id and secret (or the token they gave)."""
+
+    hint = (
+        "Check the client id and secret on the CAPSS 'API Client' page "
+        "(CAPSS_CLIENT_ID / CAPSS_CLIENT_SECRET) and that they belong to this CAPSS environment."
+    )
+
+
+class RequestRejected(NeedsPersonError):
+    """CAPSS answered 400 (or another 4xx) to an upload: the file or its parameters."""
+
+    hint = "Read CAPSS's message, correct the file or the onDup/onError values, and submit again."
+
+    def __init__(
+        self, message: str, *, http_status: int, capss_message: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.http_status = http_status
+        self.capss_message = capss_message
+
+
+class JobNotFound(NeedsPersonError):
+    """The status link answered 404: CAPSS does not know (or does not show yet) this job."""
+
+    hint = (
+        "A job CAPSS has just accepted may take a moment to appear: keep polling; "
+        "if it persists, look the submission up in CAPSS."
+    )
+
+
+class ForeignLinkRefused(NeedsPersonError):
+    """A status link points away from the configured CAPSS: the token is not sent there."""
+
+    hint = (
+        "Check the CAPSS base URL (CAPSS_BASE_URL): the link must use the same scheme, "
+        "host and port; the bearer token is only ever sent to that host."
+    )
+
+
+class TlsFailure(NeedsPersonError):
+    """The TLS connection to CAPSS could not be set up."""
+
+    HANDSHAKE_HINT = (
+        "The TLS handshake failed: try --tls-ciphers 'DEFAULT@SECLEVEL=1' "
+        "(CAPSS_TLS_CIPHERS) for an older CAPSS server."
+    )
+    CERTIFICATE_HINT = (
+        "CAPSS's certificate could not be verified: give the issuing CA with --ca-bundle "
+        "(CAPSS_CA_BUNDLE); certificate checks are never turned off."
+    )
+    hint = HANDSHAKE_HINT

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from capss._alerts import AlertSender, compose_alert, should_alert
-from capss._aws import ObjectStore
+from capss._aws import ObjectStore, tag_outcome
 from capss._outcome import Outcome
 from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
 from capss._settings import FinishSettings
-from capss._submit import tag_outcome
 from capss._telemetry import logger, metrics
 
 _FAILED_HINT = (

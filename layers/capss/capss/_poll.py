@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from capss._credentials import CredentialSource, LicenseCredentials
-from capss._errors import NeedsPersonError
+from capss._errors import JobNotFound
 from capss._outcome import Counts, Outcome
 from capss._records import RecordStore, iso, raw_excerpt, utcnow
 from capss._settings import PollSettings, StatusSettings
@@ -62,8 +62,8 @@ def check_status(
     with deps.clients(credentials) as client:
         try:
             result = client.status(state["status_url"])
-        except NeedsPersonError as error:
-            if type(error).__name__ != "JobNotFound" or not_found + 1 >= NOT_FOUND_LIMIT:
+        except JobNotFound:
+            if not_found + 1 >= NOT_FOUND_LIMIT:
                 raise
             # CAPSS has been seen to answer 404 for a job it has only just handed out.
             not_found += 1

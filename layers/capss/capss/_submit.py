@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from capss._alerts import AlertSender, compose_alert
-from capss._aws import ExecutionStarter, ObjectStore
+from capss._aws import ExecutionStarter, ObjectStore, tag_outcome
 from capss._credentials import CredentialSource, LicenseCredentials
 from capss._errors import NeedsPersonError, TransientError
 from capss._files import FileRef, route
@@ -247,7 +247,7 @@ def _note_report(record: FileRecord, report: ValidationReport) -> None:
     record.last_transaction_at = (
         report.last_transaction_at.isoformat() if report.last_transaction_at else None
     )
-    record.problems = list(report.to_json()["problems"])
+    record.problems = [dict(problem) for problem in report.to_json()["problems"]]
 
 
 def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
@@ -307,14 +307,3 @@ def _finish_early(record: FileRecord, deps: SubmitDeps) -> FileRecord:
     tag_outcome(record, deps.objects)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
-
-
-def tag_outcome(record: FileRecord, objects: ObjectStore) -> None:
-    """The outcome beside the file, for people browsing the bucket; the record is what counts."""
-    try:
-        objects.tag(
-            FileRef(record.bucket, record.key, record.version_id),
-            {"capss-outcome": record.outcome.value},
-        )
-    except Exception:
-        logger.exception("could not tag the file with its outcome")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from capss import Counts, Outcome
 from capss._alerts import SUBJECT_LIMIT, compose_alert, should_alert
 from capss._records import FileRecord

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from capss import FileKind
 from capss._files import FileRef, refs_from_s3_notification, route
+from hypothesis import given
+from hypothesis import strategies as st
 
 EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 

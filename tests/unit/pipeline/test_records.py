@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from capss import Counts, Outcome
 from capss._files import FileRef
 from capss._records import DynamoRecordStore, FileRecord, Phase

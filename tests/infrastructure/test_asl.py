@@ -1,0 +1,143 @@
+"""The poller's ASL: valid, wired to the template, retrying exactly the transient errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+from capss._errors import TransientError
+
+from tests.infrastructure.cfn import ASL, ROOT
+
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+def _subclass_names(cls: type) -> set[str]:
+    names = set()
+    for sub in cls.__subclasses__():
+        names |= {sub.__name__} | _subclass_names(sub)
+    return names
+
+
+def _retry(state: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    (retrier,) = [r for r in state["Retry"] if r["ErrorEquals"] == errors]
+    return retrier
+
+
+def test_statelint_accepts_it() -> None:
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "statelint"), "--ignore=URI", str(ASL)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_capss_retries_name_exactly_the_transient_errors(asl: dict[str, Any]) -> None:
+    check = asl["States"]["CheckStatus"]
+    capss_retriers = [r for r in check["Retry"] if r["ErrorEquals"] != LAMBDA_SERVICE_ERRORS]
+    (retrier,) = capss_retriers
+    # Lambda reports a raised exception's class name as the error ASL matches on.
+    assert set(retrier["ErrorEquals"]) == _subclass_names(TransientError)
+    assert retrier == {
+        "ErrorEquals": retrier["ErrorEquals"],
+        "IntervalSeconds": 30,
+        "MaxAttempts": 5,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 600,
+        "JitterStrategy": "FULL",
+    }
+
+
+def test_every_task_retries_lambda_service_errors_and_catches_the_rest(
+    asl: dict[str, Any],
+) -> None:
+    tasks = {name: s for name, s in asl["States"].items() if s["Type"] == "Task"}
+    assert set(tasks) == {"CheckStatus", "RecordOutcome"}
+    for name, task in tasks.items():
+        retrier = _retry(task, LAMBDA_SERVICE_ERRORS)
+        assert (retrier["IntervalSeconds"], retrier["MaxAttempts"], retrier["BackoffRate"]) == (
+            2,
+            6,
+            2.0,
+        ), name
+        (catcher,) = task["Catch"]
+        assert catcher["ErrorEquals"] == ["States.ALL"], name
+        assert catcher["ResultPath"] == "$.error", name
+    assert tasks["CheckStatus"]["Catch"][0]["Next"] == "RecordOutcome"
+    assert tasks["RecordOutcome"]["Catch"][0]["Next"] == "FinishFailed"
+
+
+def test_every_choice_has_a_default(asl: dict[str, Any]) -> None:
+    choices = [s for s in asl["States"].values() if s["Type"] == "Choice"]
+    assert choices
+    for choice in choices:
+        assert choice.get("Default") in asl["States"]
+
+
+def test_the_poll_loop(asl: dict[str, Any]) -> None:
+    states = asl["States"]
+    assert asl["StartAt"] == "WaitForCapss"
+    assert states["WaitForCapss"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.poll.wait_seconds",
+        "Next": "CheckStatus",
+    }
+    check = states["CheckStatus"]
+    assert (check["Resource"], check["ResultPath"], check["Next"]) == (
+        "${StatusFunctionArn}",
+        "$.poll",
+        "IsFinished",
+    )
+    still, timed_out = states["IsFinished"]["Choices"]
+    assert still == {
+        "And": [
+            {"Variable": "$.poll.outcome", "StringEquals": "processing"},
+            {"Variable": "$.poll.within_budget", "BooleanEquals": True},
+        ],
+        "Next": "WaitForCapss",
+    }
+    assert timed_out == {
+        "Variable": "$.poll.outcome",
+        "StringEquals": "processing",
+        "Next": "MarkTimedOut",
+    }
+    assert states["IsFinished"]["Default"] == "RecordOutcome"
+    assert states["MarkTimedOut"] == {
+        "Type": "Pass",
+        "Comment": states["MarkTimedOut"]["Comment"],
+        "Result": "timed_out",
+        "ResultPath": "$.poll.outcome",
+        "Next": "RecordOutcome",
+    }
+    record = states["RecordOutcome"]
+    assert (record["Resource"], record["ResultPath"], record.get("End")) == (
+        "${FinishFunctionArn}",
+        "$.finish",
+        True,
+    )
+    failed = states["FinishFailed"]
+    assert failed["Type"] == "Fail"
+    assert failed["Error"] == "RecordOutcomeFailed"
+    assert "record" in failed["Cause"]
+
+
+def test_substitutions_and_placeholders_match(resources: dict[str, dict[str, Any]]) -> None:
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", ASL.read_text(encoding="utf-8")))
+    substitutions = resources["PollerStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert placeholders == set(substitutions)
+
+
+def test_no_path_reaches_for_the_file_or_a_secret() -> None:
+    paths = set(re.findall(r'"(\$\.[^"]*)"', ASL.read_text(encoding="utf-8")))
+    assert "$.poll.wait_seconds" in paths
+    for word in ("token", "secret", "password", "body", "content"):
+        assert not [path for path in paths if word in path.lower()], word

@@ -1,0 +1,429 @@
+"""template.yaml keeps the stack's contract: names, environment, wiring, security settings."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.stack._template import Template
+from tests.infrastructure.cfn import ROOT, TEMPLATE, as_list, of_type
+
+Resources = dict[str, dict[str, Any]]
+
+FUNCTIONS = {
+    "SubmitFunction": "functions/submit/",
+    "StatusFunction": "functions/status/",
+    "FinishFunction": "functions/finish/",
+}
+
+COMMON_ENV = {
+    "TABLE_NAME": {"Ref": "SubmissionsTable"},
+    "POWERTOOLS_SERVICE_NAME": "capss-bridge",
+    "POWERTOOLS_METRICS_NAMESPACE": "CapssBridge",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "CAPSS_BASE_URL": {
+        "Fn::FindInMap": ["CapssEnvironments", {"Ref": "CapssEnvironment"}, "BaseUrl"]
+    },
+    "CAPSS_API": {"Ref": "CapssApi"},
+    "CAPSS_SECRET_PREFIX": {"Ref": "SecretPrefix"},
+    "CAPSS_TLS_CIPHERS": {"Ref": "TlsCiphers"},
+}
+
+FUNCTION_ENV = {
+    "SubmitFunction": {
+        "STATE_MACHINE_ARN": {"Ref": "PollerStateMachine"},
+        "TOPIC_ARN": {"Ref": "AlertTopic"},
+        "CAPSS_ON_DUP": {"Ref": "OnDup"},
+        "CAPSS_ON_ERROR": {"Ref": "OnError"},
+        "CAPSS_XSD_URI": {"Ref": "OfficialXsdS3Uri"},
+        "MAX_FILE_BYTES": {"Ref": "MaxFileBytes"},
+        "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
+    },
+    "StatusFunction": {
+        "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
+        "POLL_MAX_WAIT_SECONDS": {"Ref": "MaxPollWaitSeconds"},
+        "POLL_BACKOFF_RATE": {"Ref": "PollBackoffRate"},
+        "POLL_BUDGET_SECONDS": {"Ref": "PollBudgetSeconds"},
+    },
+    "FinishFunction": {
+        "TOPIC_ARN": {"Ref": "AlertTopic"},
+        "ALERT_ON_COMPLETE": {"Ref": "AlertOnComplete"},
+    },
+}
+
+PARAMETER_DEFAULTS = {
+    "CapssEnvironment": ("sandbox", ["sandbox", "production"]),
+    "CapssApi": ("current", ["current", "legacy"]),
+    "OnDup": ("submitWithoutDup", ["cancel", "submitDups", "submitWithoutDup"]),
+    "OnError": ("submit", ["cancel", "submit"]),
+    "AlertOnComplete": ("false", ["false", "true"]),
+    "SecretPrefix": ("capss/", None),
+    "TlsCiphers": ("DEFAULT", None),
+    "OfficialXsdS3Uri": ("", None),
+    "AlertEmail": ("", None),
+    "MaxFilesInFlight": (5, None),
+    "MaxFileBytes": (52428800, None),
+    "FirstPollWaitSeconds": (60, None),
+    "MaxPollWaitSeconds": (900, None),
+    "PollBackoffRate": ("2", None),
+    "PollBudgetSeconds": (86400, None),
+}
+
+
+def _properties(resources: Resources, name: str) -> dict[str, Any]:
+    props: dict[str, Any] = resources[name]["Properties"]
+    return props
+
+
+def _defines_handler(app: Path, name: str) -> bool:
+    tree = ast.parse(app.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)
+
+
+def test_every_function_points_at_a_lambda_handler(resources: Resources) -> None:
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert {name: spec["Properties"]["CodeUri"] for name, spec in functions.items()} == FUNCTIONS
+    for name, spec in functions.items():
+        module, _, handler = spec["Properties"]["Handler"].rpartition(".")
+        app = ROOT / spec["Properties"]["CodeUri"] / f"{module}.py"
+        assert app.is_file(), f"{name}: {app} is missing"
+        assert _defines_handler(app, handler), f"{name}: {app.name} has no def {handler}"
+
+
+def test_globals_follow_the_runtime_contract(template: dict[str, Any]) -> None:
+    function = template["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Timeout"] == 60
+    assert function["MemorySize"] == 512
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [{"Ref": "CapssLayer"}]
+    assert function["Environment"]["Variables"] == COMMON_ENV
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_ENV))
+def test_each_function_gets_its_own_settings(resources: Resources, name: str) -> None:
+    variables = _properties(resources, name)["Environment"]["Variables"]
+    assert variables == FUNCTION_ENV[name]
+
+
+def test_every_referenced_variable_is_a_parameter_or_resource(template: dict[str, Any]) -> None:
+    known = set(template["Parameters"]) | set(template["Resources"])
+    names = set()
+    for variables in [COMMON_ENV, *FUNCTION_ENV.values()]:
+        names |= {v["Ref"] for v in variables.values() if isinstance(v, dict) and "Ref" in v}
+    assert names <= known
+
+
+def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    for name, spec in parameters.items():
+        assert spec.get("Description"), f"{name} has no description"
+        if spec["Type"] == "Number":
+            assert "AllowedValues" in spec or {"MinValue", "MaxValue"} <= set(spec), name
+    for name, (default, allowed) in PARAMETER_DEFAULTS.items():
+        assert parameters[name]["Default"] == default, name
+        if allowed is not None:
+            assert parameters[name]["AllowedValues"] == allowed, name
+    # AWS refuses a maximum concurrency below 2 on an SQS event source.
+    assert parameters["MaxFilesInFlight"]["MinValue"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("OfficialXsdS3Uri", ["", "s3://doj-xsd/capss/bulk.xsd"], ["https://x/y.xsd", "s3://b"]),
+        ("AlertEmail", ["", "ops@example.com"], ["ops", "a b@example.com"]),
+        ("PollBackoffRate", ["1", "2", "1.5", "9.99"], ["0", "0.5", "10", "2.", "x"]),
+        ("SecretPrefix", ["capss/", "prod/capss-"], ["", "capss/*"]),
+    ],
+)
+def test_parameter_patterns(
+    template: dict[str, Any], name: str, good: list[str], bad: list[str]
+) -> None:
+    pattern = re.compile(template["Parameters"][name]["AllowedPattern"])
+    assert all(pattern.fullmatch(value) for value in good)
+    assert not any(pattern.fullmatch(value) for value in bad)
+
+
+def test_capss_environments_map_to_the_doj_hosts(template: dict[str, Any]) -> None:
+    assert template["Mappings"]["CapssEnvironments"] == {
+        "sandbox": {"BaseUrl": "https://capss-sb.doj.ca.gov"},
+        "production": {"BaseUrl": "https://capss.doj.ca.gov"},
+    }
+
+
+def test_conditions_exist_and_are_used(template: dict[str, Any]) -> None:
+    assert {"HasAlertEmail", "HasXsd"} <= set(template["Conditions"])
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name in template["Conditions"]:
+        assert len(re.findall(rf"\b{name}\b", text)) >= 2, f"condition {name} is never used"
+    subscription = template["Resources"]["AlertEmailSubscription"]
+    assert subscription["Condition"] == "HasAlertEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
+
+
+def test_intake_bucket_is_private_encrypted_versioned_and_tls_only(resources: Resources) -> None:
+    bucket = _properties(resources, "IntakeBucket")
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+    policies = [
+        spec["Properties"]
+        for spec in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if spec["Properties"]["Bucket"] == {"Ref": "IntakeBucket"}
+    ]
+    assert len(policies) == 1
+    denials = [
+        s
+        for s in policies[0]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny"
+        and s["Principal"] == "*"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert len(denials) == 1
+    assert {"Fn::GetAtt": ["IntakeBucket", "Arn"]} in denials[0]["Resource"]
+    assert {"Fn::Sub": "${IntakeBucket.Arn}/*"} in denials[0]["Resource"]
+
+
+def test_new_files_under_incoming_reach_the_queue(resources: Resources) -> None:
+    bucket = resources["IntakeBucket"]
+    assert bucket["DependsOn"] == "IntakeQueuePolicy"
+    (config,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Event"] == "s3:ObjectCreated:*"
+    assert config["Queue"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
+    assert config["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "incoming/"}]
+
+    policy = _properties(resources, "IntakeQueuePolicy")
+    assert policy["Queues"] == [{"Ref": "IntakeQueue"}]
+    (allow,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # The policy names the bucket by the same expression the bucket's name uses (no cycle).
+    source = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    name = bucket["Properties"]["BucketName"]["Fn::Sub"]
+    assert source[0] == "arn:${AWS::Partition}:s3:::" + name[0]
+    assert source[1] == name[1]
+
+
+def test_bucket_name_is_valid_for_any_account_and_stack(resources: Resources) -> None:
+    text, _ = resources["IntakeBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    longest = text.replace("${AWS::AccountId}", "123456789012").replace(
+        "${StackUuid}", "4a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+    )
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", longest), longest
+
+
+def test_intake_queue_retries_five_times_then_dead_letters(resources: Resources) -> None:
+    queue = _properties(resources, "IntakeQueue")
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    submit_timeout = _properties(resources, "SubmitFunction")["Timeout"]
+    assert submit_timeout == 120
+    assert queue["VisibilityTimeout"] >= 6 * submit_timeout
+    dlq = _properties(resources, "IntakeDeadLetterQueue")
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_submit_reads_the_queue_one_file_at_a_time_with_bounded_concurrency(
+    resources: Resources,
+) -> None:
+    events = _properties(resources, "SubmitFunction")["Events"]
+    (event,) = events.values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"] == {
+        "Queue": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "MaxFilesInFlight"}},
+    }
+
+
+def test_layer_is_built_for_the_runtime_and_architecture(
+    template: dict[str, Any], resources: Resources
+) -> None:
+    layer = resources["CapssLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert layer["Metadata"]["BuildMethod"] == runtime
+    props = layer["Properties"]
+    assert props["ContentUri"] == "layers/capss/"
+    assert props["CompatibleRuntimes"] == [runtime]
+    assert props["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
+    content = ROOT / props["ContentUri"]
+    assert (content / "requirements.txt").is_file()
+    assert (content / "capss" / "__init__.py").is_file()
+
+
+def test_state_machine_is_wired_to_the_poller_definition(resources: Resources) -> None:
+    machine = _properties(resources, "PollerStateMachine")
+    assert machine["Type"] == "STANDARD"
+    assert machine["DefinitionUri"] == "statemachine/poller.asl.json"
+    assert machine["DefinitionSubstitutions"] == {
+        "StatusFunctionArn": {"Fn::GetAtt": ["StatusFunction", "Arn"]},
+        "FinishFunctionArn": {"Fn::GetAtt": ["FinishFunction", "Arn"]},
+    }
+    invoked = [
+        p["LambdaInvokePolicy"]["FunctionName"]
+        for p in machine["Policies"]
+        if "LambdaInvokePolicy" in p
+    ]
+    assert invoked == [{"Ref": "StatusFunction"}, {"Ref": "FinishFunction"}]
+
+
+def test_submissions_table(resources: Resources) -> None:
+    table = _properties(resources, "SubmissionsTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-license"
+    assert index["KeySchema"] == [
+        {"AttributeName": "license", "KeyType": "HASH"},
+        {"AttributeName": "received_at", "KeyType": "RANGE"},
+    ]
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types == {"pk": "S", "license": "S", "received_at": "S"}
+    assert resources["SubmissionsTable"]["DeletionPolicy"] == "Retain"
+
+
+def test_alert_topic_is_encrypted_with_a_key_cloudwatch_may_use(resources: Resources) -> None:
+    topic = _properties(resources, "AlertTopic")
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlertTopicKey"}
+    key = _properties(resources, "AlertTopicKey")
+    assert key["EnableKeyRotation"] is True
+    principals = [s["Principal"] for s in key["KeyPolicy"]["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals
+
+
+def test_every_function_and_the_poller_log_with_retention(resources: Resources) -> None:
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    for spec in groups.values():
+        assert spec["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for name in FUNCTIONS:
+        target = _properties(resources, name)["LoggingConfig"]["LogGroup"]["Ref"]
+        assert target in groups
+        assert groups[target]["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/")
+    logging = _properties(resources, "PollerStateMachine")["Logging"]
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] is False
+    (destination,) = logging["Destinations"]
+    assert "${PollerLogGroup}" in destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::Sub"]
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(namespace, metric, dimension value) of each metric an alarm watches."""
+    if "MetricName" in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"][0]["Value"])]
+    found = []
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            found.append(
+                (metric["Namespace"], metric["MetricName"], metric["Dimensions"][0]["Value"])
+            )
+    return found
+
+
+def test_alarms_cover_dead_letters_poller_failures_and_function_errors(
+    resources: Resources,
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    watched = set()
+    for name, spec in alarms.items():
+        props = spec["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlertTopic"}], name
+        assert props["AlarmDescription"], name
+        assert props["TreatMissingData"] == "notBreaching", name
+        watched |= {
+            (namespace, metric, str(value)) for namespace, metric, value in _alarm_metrics(props)
+        }
+    machine = str({"Ref": "PollerStateMachine"})
+    expected = {
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            str({"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]}),
+        ),
+        ("AWS/States", "ExecutionsFailed", machine),
+        ("AWS/States", "ExecutionsTimedOut", machine),
+        ("AWS/States", "ExecutionsAborted", machine),
+    } | {("AWS/Lambda", "Errors", str({"Ref": name})) for name in FUNCTIONS}
+    assert expected <= watched
+
+
+def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
+    values = {name: output["Value"] for name, output in template["Outputs"].items()}
+    assert values == {
+        "IntakeBucketName": {"Ref": "IntakeBucket"},
+        "IntakeQueueUrl": {"Ref": "IntakeQueue"},
+        "IntakeDeadLetterQueueUrl": {"Ref": "IntakeDeadLetterQueue"},
+        "SubmissionsTableName": {"Ref": "SubmissionsTable"},
+        "AlertTopicArn": {"Ref": "AlertTopic"},
+        "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
+    }
+
+
+def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
+    """The submit role's statements as CloudFormation would resolve them for these parameters."""
+    stack = Template.load(TEMPLATE, overrides)
+    stack.refs.update(
+        {
+            name: f"capss-local-{name}"
+            for name in (
+                "SubmitFunctionLogGroup",
+                "PollerStateMachine",
+                "AlertTopic",
+                "AlertTopicKey",
+            )
+        }
+    )
+    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable"):
+        stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
+    (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_official_xsd_is_readable_only_when_configured() -> None:
+    without = _submit_statements({})
+    assert "OfficialXsd" not in {s["Sid"] for s in without}
+    with_xsd = _submit_statements({"OfficialXsdS3Uri": "s3://doj-xsd/capss/bulk-upload.xsd"})
+    (statement,) = [s for s in with_xsd if s["Sid"] == "OfficialXsd"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == "arn:aws:s3:::doj-xsd/capss/bulk-upload.xsd"
+
+
+def test_secrets_are_readable_by_prefix_only(resources: Resources) -> None:
+    expected = {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+        ":secret:${SecretPrefix}*"
+    }
+    submit = _properties(resources, "SubmitFunctionRole")["Policies"][0]["PolicyDocument"]
+    (secrets,) = [s for s in submit["Statement"] if s.get("Sid") == "LicenseSecrets"]
+    assert secrets["Resource"] == expected
+    status = _properties(resources, "StatusFunction")["Policies"]
+    assert {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": expected}} in status
+    assert all(
+        "secretsmanager" not in str(policy)
+        for policy in as_list(_properties(resources, "FinishFunction")["Policies"])
+    )
