@@ -37,6 +37,8 @@ from capss._telemetry import logger, metrics
 LEASE = timedelta(minutes=5)
 """Longer than the submit function's timeout: an expired lease means that attempt died."""
 
+RELEASED = "1970-01-01T00:00:00+00:00"
+"""A lease that has run out: the queue's next delivery may take the file over at once."""
 RESEND_ON_DUP = "submitWithoutDup"
 METADATA_ON_DUP = "capss-on-dup"
 METADATA_ON_ERROR = "capss-on-error"
@@ -186,23 +188,27 @@ def _upload(
     record.lease_until = iso(utcnow() + LEASE)
     deps.records.save(record)
     with deps.clients(credentials) as client:
-        token = client.token()
-        token_license = getattr(token, "license_id", None)
-        if token_license and token_license != record.license:
-            raise NeedsPersonError(
-                f"the CAPSS client in secret for license {record.license} belongs to license"
-                f" {token_license}",
-                hint=f"Put license {record.license}'s own API client into its secret.",
-            )
         try:
+            _check_client_license(client, record)
             return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
             record.error = str(error)
-            if not getattr(error, "maybe_accepted", False):
+            if not error.maybe_accepted:
                 record.phase = Phase.CLAIMED  # CAPSS certainly has nothing: a retry sends as new
-            record.lease_until = iso(utcnow())
+            record.lease_until = RELEASED
             deps.records.save(record)
             raise
+
+
+def _check_client_license(client: UploadClient, record: FileRecord) -> None:
+    """Guard against store A's file going out with store B's API client."""
+    token_license = getattr(client.token(), "license_id", None)
+    if token_license and token_license != record.license:
+        raise NeedsPersonError(
+            f"the CAPSS client in the secret for license {record.license} belongs to license"
+            f" {token_license}",
+            hint=f"Put license {record.license}'s own API client into its secret.",
+        )
 
 
 def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]:

@@ -1,0 +1,157 @@
+"""The pipeline's real parts: moto for AWS, the simulator over HTTPS for CAPSS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from capss._alerts import Alert, SnsAlertSender
+from capss._aws import S3ObjectStore, StepFunctionsStarter
+from capss._credentials import SecretsManagerCredentials
+from capss._files import FileRef
+from capss._finish import FinishDeps
+from capss._poll import StatusDeps
+from capss._records import DynamoRecordStore
+from capss._runtime import capss_clients
+from capss._settings import (
+    CapssSettings,
+    FinishSettings,
+    PollSettings,
+    StatusSettings,
+    SubmitSettings,
+)
+from capss._submit import SubmitDeps
+
+from local.simulator import CapssSimulator
+from tests.conftest import SAMPLE_FILES
+
+LICENSES = {
+    "000000300": ("store300", "secret-300-xyz"),
+    "000000301": ("store301", "secret-301-xyz"),
+}
+BUCKET = "intake"
+
+
+class RecordingAlerts:
+    """The real SNS sender, plus what was sent, so tests read the alerts as ops would."""
+
+    def __init__(self, sender: SnsAlertSender) -> None:
+        self._sender = sender
+        self.sent: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self._sender.send(alert)
+        self.sent.append(alert)
+
+
+@dataclass
+class Pipeline:
+    sim: CapssSimulator
+    s3: Any
+    submit_settings: SubmitSettings
+    submit: SubmitDeps
+    status_settings: StatusSettings
+    status: StatusDeps
+    finish_settings: FinishSettings
+    finish: FinishDeps
+    alerts: RecordingAlerts
+    sfn: Any
+    versions: list[str] = field(default_factory=list)
+
+    def drop(self, sample: str | Path, key: str, metadata: dict[str, str] | None = None) -> Any:
+        body = Path(SAMPLE_FILES / sample if isinstance(sample, str) else sample).read_bytes()
+        answer = self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=metadata or {})
+        return FileRef(BUCKET, key, answer["VersionId"], size=len(body))
+
+    def uploads(self) -> int:
+        return self.sim.count(method="POST", path_prefix="/api/")
+
+
+@pytest.fixture
+def sim() -> Iterator[CapssSimulator]:
+    simulator = CapssSimulator(tls=True, polls_to_complete=2)
+    for license_number, (client_id, secret) in LICENSES.items():
+        simulator.add_client(client_id, secret, license_number=license_number)
+    with simulator:
+        yield simulator
+    assert simulator.errors == []
+
+
+@pytest.fixture
+def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    table = boto3.resource("dynamodb").create_table(
+        TableName="records",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )
+    secrets = boto3.client("secretsmanager")
+    for license_number, (client_id, secret) in LICENSES.items():
+        secrets.create_secret(
+            Name=f"capss/{license_number}",
+            SecretString=json.dumps({"client_id": client_id, "client_secret": secret}),
+        )
+    topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="poller",
+        roleArn=role,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    capss = CapssSettings(
+        base_url=sim.base_url,
+        api="current",
+        secret_prefix="capss/",
+        tls_ciphers="DEFAULT",
+        ca_bundle=sim.ca_pem_path,
+    )
+    poll = PollSettings(
+        first_wait_seconds=10, max_wait_seconds=60, backoff_rate=2, budget_seconds=300
+    )
+    records = DynamoRecordStore(table)
+    credentials = SecretsManagerCredentials("capss/", secrets)
+    objects = S3ObjectStore(s3)
+    alerts = RecordingAlerts(SnsAlertSender(topic, boto3.client("sns")))
+    clients = capss_clients(capss)
+    submit_settings = SubmitSettings(
+        table_name="records",
+        topic_arn=topic,
+        state_machine_arn=machine,
+        capss=capss,
+        poll=poll,
+        on_dup="submitWithoutDup",
+        on_error="submit",
+        xsd_uri=None,
+        max_file_bytes=5 * 1024 * 1024,
+    )
+    return Pipeline(
+        sim=sim,
+        s3=s3,
+        submit_settings=submit_settings,
+        submit=SubmitDeps(
+            records=records,
+            objects=objects,
+            credentials=credentials,
+            clients=clients,
+            executions=StepFunctionsStarter(machine, sfn),
+            alerts=alerts,
+        ),
+        status_settings=StatusSettings(table_name="records", capss=capss, poll=poll),
+        status=StatusDeps(records=records, credentials=credentials, clients=clients),
+        finish_settings=FinishSettings(
+            table_name="records", topic_arn=topic, alert_on_complete=False
+        ),
+        finish=FinishDeps(records=records, objects=objects, alerts=alerts),
+        alerts=alerts,
+        sfn=sfn,
+    )
