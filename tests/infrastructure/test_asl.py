@@ -19,9 +19,15 @@ LAMBDA_SERVICE_ERRORS = [
 
 
 def _subclass_names(cls: type) -> set[str]:
+    """The CAPSS client's transient errors: those the status function can raise.
+
+    (The submit function's own transient errors go back to the queue, not to ASL.)
+    """
     names = set()
     for sub in cls.__subclasses__():
-        names |= {sub.__name__} | _subclass_names(sub)
+        if sub.__module__ == "capss._errors":
+            names |= {sub.__name__}
+        names |= _subclass_names(sub)
     return names
 
 
