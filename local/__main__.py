@@ -1,0 +1,33 @@
+"""`python -m local demo` and `python -m local run FILE...`: the bridge on an emulated account."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from local.stack._run import add_arguments, common_arguments, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="Runs the CAPSS bridge from template.yaml on an emulated AWS account (moto).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="every path a file can take, against the CAPSS simulator"
+    )
+    common_arguments(demo)
+    add_arguments(
+        commands.add_parser("run", help="files through the whole pipeline; one JSON document out")
+    )
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from local.demo import demo as run_demo  # noqa: PLC0415
+
+        return run_demo(args)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

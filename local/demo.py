@@ -1,0 +1,234 @@
+"""`python -m local demo` (`make demo`): every path a file can take, on the emulated account.
+
+The real template, handlers and state machine run against the CAPSS simulator; the
+expected outcomes below are the demo's data, easy to adjust when the product changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.stack._run import (
+    open_log,
+    parameters,
+    progress_line,
+    progress_text,
+    requests_by_kind,
+)
+from local.stack._stack import ROOT, DroppedFile, FileOutcome, LocalStack
+
+SAMPLES = ROOT / "events" / "files"
+
+
+@dataclass(frozen=True)
+class Drop:
+    shows: str
+    file: str
+    license: str
+    expected: str
+    update: bool = False
+    after_first: bool = False
+    """Dropped once the first file is final (duplicates and re-drops need it in CAPSS)."""
+    message_prefix: str | None = None
+    """A message the record must carry, by its start."""
+
+
+DROPS = (
+    Drop("clean file, current API", "store-0300-clean.xml", "000000300", "complete"),
+    Drop("clean file, legacy API", "store-0301-clean.xml", "000000301", "complete"),
+    Drop("error items", "store-0300-error-items.xml", "000000300", "complete_with_issues"),
+    Drop(
+        "duplicates of the first file",
+        "store-0300-repeat.xml",
+        "000000300",
+        "complete_with_issues",
+        after_first=True,
+    ),
+    Drop("invalid file", "store-0300-invalid.xml", "000000300", "rejected", after_first=True),
+    Drop(
+        "item update",
+        "store-0300-item-update.xml",
+        "000000300",
+        "complete",
+        update=True,
+        after_first=True,
+    ),
+    Drop(
+        "same bytes dropped again",
+        "store-0300-clean.xml",
+        "000000300",
+        "rejected",
+        after_first=True,
+        message_prefix="Identical to",
+    ),
+)
+"""In drop order; the first is also delivered twice as the same S3 event."""
+
+LICENSES = {"000000300": None, "000000301": "legacy"}
+"""License -> API generation override in its secret (None: the stack's default)."""
+
+COUNT_NAMES = ("transactions", "items", "saved", "errors", "duplicates")
+
+
+@dataclass
+class Row:
+    drop: Drop
+    result: FileOutcome
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(drop: Drop, result: FileOutcome) -> list[str]:
+    problems = []
+    if result.outcome != drop.expected:
+        problems.append(f"expected {drop.expected}, got {result.outcome}")
+    if drop.message_prefix:
+        messages = result.record.get("messages") or []
+        if not any(str(m).startswith(drop.message_prefix) for m in messages):
+            problems.append(f"no message starting {drop.message_prefix!r} (got {messages})")
+    return problems
+
+
+def uploads_of(sim: Any, file_name: str) -> int:
+    return sum(
+        1
+        for request in sim.requests
+        if request.endpoint in ("upload", "update")
+        and request.filename == file_name
+        and request.status == 202
+    )
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def counts_text(record: dict[str, Any]) -> str:
+    counts = record.get("counts") or {}
+    return " ".join(
+        f"{name[:3] if name != 'duplicates' else 'dup'}={counts.get(name, '-')}"
+        for name in COUNT_NAMES
+    )
+
+
+def demo(args: argparse.Namespace) -> int:
+    from local.simulator import CapssSimulator  # noqa: PLC0415
+
+    started = time.monotonic()
+    out = sys.stdout
+    sim = CapssSimulator(tls=True, polls_to_complete=2)
+    for number in LICENSES:
+        sim.add_client(f"demo-{number}", f"demo-secret-{number}", license_number=number)
+    log = open_log(args)
+    show = progress_line(sys.stderr, started)
+    say = progress_text(sys.stderr, started)
+    say("CAPSS bridge demo: template.yaml on an emulated AWS account, CAPSS simulator")
+    try:
+        with (
+            sim,
+            LocalStack(
+                Path(args.template),
+                parameters=parameters(args.param),
+                environment={
+                    "CAPSS_BASE_URL": sim.base_url,
+                    "CAPSS_CA_BUNDLE": str(sim.ca_pem_path),
+                },
+                clock_scale=args.clock_scale,
+                log=log,
+            ) as stack,
+        ):
+            for number, api in LICENSES.items():
+                stack.put_secret(number, f"demo-{number}", f"demo-secret-{number}", api=api)
+            dropped: list[DroppedFile] = []
+
+            def put(drop: Drop) -> None:
+                dropped.append(
+                    stack.drop_file(SAMPLES / drop.file, drop.license, update=drop.update)
+                )
+                say(f"dropped {dropped[-1].key}")
+
+            first_wave = [drop for drop in DROPS if not drop.after_first]
+            for drop in first_wave:
+                put(drop)
+            stack.wait(dropped[:1], timeout=args.timeout, progress=show)
+            say("the first file's S3 event delivered again")
+            stack.redeliver(dropped[0])
+            for drop in DROPS[len(first_wave) :]:
+                put(drop)
+            results = stack.wait(dropped, timeout=args.timeout, progress=show)
+            # The redelivered event must have been handled too before counting uploads.
+            poller = stack.poller
+            assert poller is not None
+            deadline = time.monotonic() + args.timeout
+            while poller.stats.messages < len(dropped) + 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            rows = [
+                Row(drop, result, check(drop, result))
+                for drop, result in zip(DROPS, results, strict=True)
+            ]
+            first_uploads = uploads_of(sim, DROPS[0].file)
+            alerts = stack.alerts()
+            requests = requests_by_kind(sim)
+    finally:
+        if log is not sys.stderr:
+            log.close()
+    elapsed = time.monotonic() - started
+
+    cells = [["file", "shows", "expected", "outcome", "counts from CAPSS", ""]]
+    for row in rows:
+        cells.append(
+            [
+                row.result.file.key.removeprefix("incoming/"),
+                row.drop.shows,
+                row.drop.expected,
+                row.result.outcome,
+                counts_text(row.result.record),
+                "ok" if row.ok else "UNEXPECTED",
+            ]
+        )
+    redelivery_ok = first_uploads == 1
+    cells.append(
+        [
+            dropped[0].key.removeprefix("incoming/"),
+            "same S3 event twice",
+            "1 upload",
+            f"{first_uploads} upload(s)",
+            "",
+            "ok" if redelivery_ok else "UNEXPECTED",
+        ]
+    )
+    print("\nFiles\n", file=out)
+    print(table(cells), file=out)
+    print(f"\nAlert emails ({len(alerts)})", file=out)
+    for alert in alerts:
+        print("\n" + "=" * 78, file=out)
+        print(f"Subject: {alert.subject}\n", file=out)
+        print(alert.body.rstrip(), file=out)
+    print("=" * 78, file=out)
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items()))
+    print(f"\nRequests CAPSS received: {sum(requests.values())} ({kinds})", file=out)
+    print(f"Elapsed: {elapsed:.1f} s", file=out)
+    if log is not sys.stderr:
+        print(f"Handler logs: {log.name}", file=out)
+    failures = [f"{row.result.file.key}: {'; '.join(row.problems)}" for row in rows if not row.ok]
+    if not redelivery_ok:
+        failures.append(f"{dropped[0].key}: uploaded {first_uploads} times for one version")
+    if failures:
+        print("\nNOT as expected:\n  " + "\n  ".join(failures), file=out)
+        return 1
+    print("\nEvery file reached the outcome the demo expects.", file=out)
+    return 0

@@ -1,0 +1,35 @@
+"""The emulated AWS account built from template.yaml, running the real handlers in process."""
+
+from __future__ import annotations
+
+from local.stack._account import Account, LocalFunction, LocalQueue, SqsTrigger
+from local.stack._clock import ScaledClock
+from local.stack._invoke import FunctionHost, Invocation, LambdaContext
+from local.stack._stack import (
+    TEMPLATE,
+    Alert,
+    DroppedFile,
+    FileOutcome,
+    LocalStack,
+    StackTimeout,
+)
+from local.stack._template import Template, TemplateError
+
+__all__ = [
+    "TEMPLATE",
+    "Account",
+    "Alert",
+    "DroppedFile",
+    "FileOutcome",
+    "FunctionHost",
+    "Invocation",
+    "LambdaContext",
+    "LocalFunction",
+    "LocalQueue",
+    "LocalStack",
+    "ScaledClock",
+    "SqsTrigger",
+    "StackTimeout",
+    "Template",
+    "TemplateError",
+]

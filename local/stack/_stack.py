@@ -1,0 +1,498 @@
+"""The emulated AWS account as one object: start it, drop files, wait, read what happened."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
+from local.stack._clock import ScaledClock
+from local.stack._invoke import FunctionHost, patched_lambda
+from local.stack._queue import QueuePoller
+from local.stack._s3events import versioned_notifications
+from local.stack._template import REGION, Template, TemplateError
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+"""Added to every function's environment: no X-Ray daemon and no CloudWatch here."""
+
+FINAL_PHASE = "done"
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    """One object version put into the intake bucket."""
+
+    name: str
+    bucket: str
+    key: str
+    version_id: str | None
+
+    @property
+    def pk(self) -> str:
+        return f"FILE#{self.bucket}/{self.key}#{self.version_id or 'null'}"
+
+    @property
+    def uri(self) -> str:
+        version = f" (version {self.version_id})" if self.version_id else ""
+        return f"s3://{self.bucket}/{self.key}{version}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+
+@dataclass
+class FileOutcome:
+    file: DroppedFile
+    record: dict[str, Any]
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        return str(self.record.get("outcome", "processing"))
+
+    def to_json(self) -> dict[str, Any]:
+        counts = self.record.get("counts") or {}
+        return {
+            "file": self.file.name,
+            "key": self.file.key,
+            "version_id": self.file.version_id,
+            "outcome": self.outcome,
+            "submission_id": self.record.get("submission_id"),
+            "status_url": self.record.get("status_url"),
+            "counts": {
+                name: counts.get(name)
+                for name in ("transactions", "items", "saved", "errors", "duplicates")
+            },
+            "messages": list(self.record.get("messages") or []),
+            "problems": list(self.record.get("problems") or []),
+            "alerts": [alert.subject for alert in self.alerts],
+        }
+
+
+class StackTimeout(Exception):
+    """Not every file reached a final outcome in time."""
+
+
+class LocalStack:
+    """The template's resources in moto, the real handlers behind them, a bounded intake poller.
+
+    Use as a context manager; everything AWS happens inside it. `environment` overrides
+    function variables for the local run (the simulator's CAPSS_BASE_URL, CAPSS_CA_BUNDLE);
+    `parameters` overrides template parameter defaults.
+    """
+
+    def __init__(
+        self,
+        template: Path = TEMPLATE,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        clock_scale: float = 0.001,
+        log: IO[str] | None = None,
+        stack_name: str = "capss-local",
+    ) -> None:
+        self.template = Template.load(template, parameters, stack_name=stack_name)
+        self.clock = ScaledClock(scale=clock_scale)
+        self.log: IO[str] = log if log is not None else io.StringIO()
+        self._overrides = dict(environment or {})
+        self._exit = contextlib.ExitStack()
+        self.account = Account()
+        self.host = FunctionHost({})
+        self.poller: QueuePoller | None = None
+        self.inbox_url = ""
+        self._alerts: list[Alert] = []
+        self._alerts_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        from moto import mock_aws  # noqa: PLC0415
+
+        self._exit.enter_context(_environ(FAKE_CREDENTIALS))
+        self._exit.enter_context(
+            mock_aws(
+                config={
+                    "stepfunctions": {"execute_state_machine": True},
+                    "lambda": {"use_docker": False},
+                }
+            )
+        )
+        self._exit.enter_context(versioned_notifications())
+        import boto3  # noqa: PLC0415
+
+        self.session = boto3.session.Session(region_name=REGION)
+        self.account = AccountBuilder(self.template, self.session).build()
+        environment = _union_environment(self.account.functions.values())
+        environment.update(LOCAL_ENVIRONMENT)
+        environment.update(self._overrides)
+        self.environment = environment
+        self._exit.enter_context(_environ(environment))
+        self._configure_functions(environment)
+        self._exit.enter_context(self.clock.installed())
+        self.host = FunctionHost(self.account.functions)
+        self._exit.enter_context(patched_lambda(self.host))
+        self._exit.enter_context(_quiet_moto())
+        self._exit.enter_context(_handler_output(self.log))
+        _reset_library()
+        self._subscribe_inbox()
+        self._start_poller()
+
+    def _configure_functions(self, environment: dict[str, str]) -> None:
+        """moto's copies of the functions get the local values too (get_function_configuration)."""
+        client = self.client("lambda")
+        for function in self.account.functions.values():
+            variables = dict(function.environment)
+            variables.update({k: v for k, v in environment.items() if k in self._overrides})
+            variables.update(LOCAL_ENVIRONMENT)
+            client.update_function_configuration(
+                FunctionName=function.name, Environment={"Variables": variables}
+            )
+
+    def _subscribe_inbox(self) -> None:
+        """An SQS queue on the alert topic: the alert emails as they were sent."""
+        sqs = self.client("sqs")
+        self.inbox_url = sqs.create_queue(QueueName="capss-local-alert-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=self.inbox_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        for topic_arn in self.account.topics.values():
+            self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+
+    def _start_poller(self) -> None:
+        triggers: list[tuple[LocalFunction, SqsTrigger]] = [
+            (function, trigger)
+            for function in self.account.functions.values()
+            for trigger in function.sqs_triggers
+        ]
+        if len(triggers) != 1:
+            raise TemplateError(f"expected one SQS-triggered function, found {len(triggers)}")
+        function, trigger = triggers[0]
+        workers = trigger.maximum_concurrency or 1
+        self.poller = QueuePoller(
+            sqs=self.client("sqs"),
+            lambda_client=self.client("lambda"),
+            queue=self.account.queues[trigger.queue_logical_id],
+            function_name=function.name,
+            batch_size=trigger.batch_size,
+            workers=workers,
+            report_batch_item_failures=trigger.report_batch_item_failures,
+            clock=self.clock,
+        )
+        self.poller.start()
+        self._exit.callback(self.poller.stop)
+
+    # -- the account -----------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=REGION)
+
+    def _single(self, resources: Mapping[str, Any], what: str) -> Any:
+        if len(resources) != 1:
+            raise TemplateError(f"expected one {what} in the template, found {len(resources)}")
+        return next(iter(resources.values()))
+
+    @property
+    def bucket(self) -> str:
+        return str(self._single(self.account.buckets, "bucket"))
+
+    @property
+    def table(self) -> str:
+        return str(self._single(self.account.tables, "table"))
+
+    @property
+    def state_machine_arn(self) -> str:
+        return str(self._single(self.account.state_machines, "state machine"))
+
+    @property
+    def intake_queue_url(self) -> str:
+        assert self.poller is not None
+        return self.poller.queue.url
+
+    def put_secret(
+        self,
+        license_number: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        api: str | None = None,
+        base_url: str | None = None,
+    ) -> str:
+        """The license's CAPSS client, where the functions look for it."""
+        name = f"{self.environment.get('CAPSS_SECRET_PREFIX', 'capss/')}{license_number}"
+        value: dict[str, str] = {"client_id": client_id, "client_secret": client_secret}
+        if api:
+            value["api"] = api
+        if base_url:
+            value["base_url"] = base_url
+        self.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(value))
+        return name
+
+    def drop(
+        self, data: bytes, key: str, *, metadata: Mapping[str, str] | None = None
+    ) -> DroppedFile:
+        """PUT an object into the intake bucket: S3 notifies the queue, the pipeline runs."""
+        answer = self.client("s3").put_object(
+            Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata or {})
+        )
+        return DroppedFile(key.rsplit("/", 1)[-1], self.bucket, key, answer.get("VersionId"))
+
+    def drop_file(
+        self, path: Path, license_number: str, *, update: bool = False, name: str | None = None
+    ) -> DroppedFile:
+        kind = "item-updates" if update else "transactions"
+        return self.drop(path.read_bytes(), f"incoming/{kind}/{license_number}/{name or path.name}")
+
+    def notification_for(self, dropped: DroppedFile) -> str:
+        """The S3 notification body the intake queue got for a dropped file."""
+        assert self.poller is not None
+        for body in self.poller.stats.bodies:
+            for record in json.loads(body).get("Records", []):
+                obj = record["s3"]["object"]
+                same_key = _unquote(obj["key"]) == dropped.key
+                if same_key and obj.get("versionId") == dropped.version_id:
+                    return body
+        raise LookupError(f"no notification for {dropped.uri} reached the function yet")
+
+    def redeliver(self, dropped: DroppedFile) -> None:
+        """The same S3 event once more (S3 and SQS deliver at least once)."""
+        self.client("sqs").send_message(
+            QueueUrl=self.intake_queue_url, MessageBody=self.notification_for(dropped)
+        )
+
+    # -- what happened -----------------------------------------------------------------------
+
+    def record(self, dropped: DroppedFile) -> dict[str, Any] | None:
+        item = (
+            self.client("dynamodb")
+            .get_item(TableName=self.table, Key={"pk": {"S": dropped.pk}}, ConsistentRead=True)
+            .get("Item")
+        )
+        return _plain_item(item) if item else None
+
+    def running_executions(self) -> int:
+        pages = (
+            self.client("stepfunctions")
+            .get_paginator("list_executions")
+            .paginate(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
+        )
+        return sum(len(page["executions"]) for page in pages)
+
+    def alerts(self) -> list[Alert]:
+        """Every alert published so far, in order, as the ops person reads it."""
+        sqs = self.client("sqs")
+        with self._alerts_lock:
+            while True:
+                messages = sqs.receive_message(
+                    QueueUrl=self.inbox_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    envelope = json.loads(message["Body"])
+                    self._alerts.append(
+                        Alert(
+                            subject=str(envelope.get("Subject") or ""),
+                            body=str(envelope.get("Message") or ""),
+                            attributes={
+                                name: str(value.get("Value"))
+                                for name, value in (envelope.get("MessageAttributes") or {}).items()
+                            },
+                        )
+                    )
+                    sqs.delete_message(
+                        QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+            return list(self._alerts)
+
+    def alerts_for(self, dropped: DroppedFile) -> list[Alert]:
+        marker = f"{dropped.uri}\n"
+        return [alert for alert in self.alerts() if marker in alert.body]
+
+    def wait(
+        self,
+        files: list[DroppedFile],
+        *,
+        timeout: float = 60.0,
+        progress: Callable[[FileOutcome], None] | None = None,
+    ) -> list[FileOutcome]:
+        """Until every file's record is final and no poller execution runs; in drop order."""
+        deadline = time.monotonic() + timeout
+        final: dict[DroppedFile, dict[str, Any]] = {}
+        while True:
+            for dropped in files:
+                if dropped in final:
+                    continue
+                record = self.record(dropped)
+                if record and record.get("phase") == FINAL_PHASE:
+                    final[dropped] = record
+                    if progress:
+                        progress(FileOutcome(dropped, record))
+            if len(final) == len(set(files)) and self.running_executions() == 0:
+                break
+            if time.monotonic() > deadline:
+                missing = [f.uri for f in files if f not in final]
+                raise StackTimeout(
+                    f"after {timeout:.0f} s: {len(missing)} file(s) without a final outcome"
+                    f" {missing[:5]}, {self.running_executions()} execution(s) running;"
+                    f" function failures: {self.host.failures()[-3:]}"
+                )
+            # Reading every pending record competes with the handlers for the GIL: poll less
+            # often when many files are pending.
+            time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
+        # A last read: the finish step may have added to a record seen final earlier.
+        return [FileOutcome(f, self.record(f) or final[f], self.alerts_for(f)) for f in files]
+
+
+def _union_environment(functions: Any) -> dict[str, str]:
+    """All handlers share this process, so their variables must agree where they overlap."""
+    union: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for function in functions:
+        for name, value in function.environment.items():
+            if name in union and union[name] != value:
+                raise TemplateError(
+                    f"{function.logical_id} sets {name}={value!r} but {owner[name]} sets"
+                    f" {union[name]!r}: the local stack runs every handler in one process"
+                )
+            union[name], owner[name] = value, function.logical_id
+    return union
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _quiet_moto() -> Iterator[None]:
+    """Expected failures (Retry, Catch) are logged by moto's ASL interpreter as errors."""
+    names = ("moto.stepfunctions.parser", "moto")
+    saved = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+class _ThreadRoutedOutput(io.TextIOBase):
+    """stdout for the thread that started the stack; `log` for every other (the handlers')."""
+
+    def __init__(self, owner_stream: IO[str], log: IO[str]) -> None:
+        self._owner = threading.get_ident()
+        self._owner_stream = owner_stream
+        self._log = log
+
+    def _target(self) -> IO[str]:
+        return self._owner_stream if threading.get_ident() == self._owner else self._log
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+
+@contextlib.contextmanager
+def _handler_output(log: IO[str]) -> Iterator[None]:
+    """Handler output (Powertools logs and metrics print to stdout) goes to `log`.
+
+    The library's logger writes to the stream it found at import, so it is pointed at
+    `log` too; other threads' prints (the handlers run on the poller's and Step
+    Functions' threads) are routed there, the caller's own prints are not.
+    """
+    from capss import _telemetry  # noqa: PLC0415
+
+    handler = _telemetry.logger.registered_handler
+    saved_stream = handler.setStream(log) if isinstance(handler, logging.StreamHandler) else None
+    saved_stdout = sys.stdout
+    sys.stdout = _ThreadRoutedOutput(saved_stdout, log)
+    try:
+        with warnings.catch_warnings():
+            # A function that adds no metric (the status check) is normal here, not news.
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
+            yield
+    finally:
+        sys.stdout = saved_stdout
+        if saved_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(saved_stream)
+
+
+def _reset_library() -> None:
+    """A fresh account: the library's cold-start caches must not keep the last one's clients."""
+    from capss import lambda_entry  # noqa: PLC0415
+
+    lambda_entry.reset()
+
+
+def _unquote(key: str) -> str:
+    from urllib.parse import unquote_plus  # noqa: PLC0415
+
+    return unquote_plus(key)
+
+
+def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
+
+    deserializer = TypeDeserializer()
+    return {key: _plain(deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    if type(value).__name__ == "Decimal":
+        return int(value) if value == int(value) else float(value)
+    return value

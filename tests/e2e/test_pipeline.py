@@ -1,0 +1,237 @@
+"""Every path a file can take, through the real template, handlers and state machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from local.__main__ import main
+from local.simulator import Fault
+
+from .conftest import ROOT, SAMPLES, Pipeline, variant
+
+Start = Callable[..., Pipeline]
+
+
+def test_demo_paths(pipeline: Start) -> None:
+    p = pipeline()
+    clean = p.drop("store-0300-clean.xml")
+    legacy = p.drop("store-0301-clean.xml", "000000301")
+    errors = p.drop("store-0300-error-items.xml")
+    p.finish(clean)
+    repeat = p.drop("store-0300-repeat.xml")
+    invalid = p.drop("store-0300-invalid.xml")
+    update = p.drop("store-0300-item-update.xml", update=True)
+    again = p.drop("store-0300-clean.xml")
+    results = {r.file: r for r in p.finish(clean, legacy, errors, repeat, invalid, update, again)}
+
+    assert results[clean].outcome == "complete"
+    assert results[clean].record["status_url"].startswith(p.sim.base_url + "/api/bulkimport/")
+    assert results[clean].alerts == []
+    assert results[legacy].outcome == "complete"
+    assert "/api/bulkupload/show/" in results[legacy].record["status_url"]
+    assert results[errors].outcome == "complete_with_issues", results[errors].record
+    assert results[errors].record["counts"]["errors"] == 1
+    assert results[repeat].outcome == "complete_with_issues"
+    assert any("duplicate" in m for m in results[repeat].record["messages"])
+    assert results[invalid].outcome == "rejected"
+    assert results[invalid].record.get("submission_id") is None
+    assert results[update].outcome == "complete"
+    assert "/api/itemupdate/" in results[update].record["status_url"]
+    assert results[again].outcome == "rejected"
+    assert again.version_id != clean.version_id
+    assert results[again].record["messages"][0].startswith("Identical to")
+    # Alerts for everything that needs a person, none for clean files.
+    subjects = {f: [a.subject for a in r.alerts] for f, r in results.items()}
+    assert subjects[errors] == ["CAPSS complete_with_issues: 000000300 store-0300-error-items.xml"]
+    assert subjects[invalid] == ["CAPSS rejected: 000000300 store-0300-invalid.xml"]
+    assert subjects[legacy] == subjects[update] == []
+    assert p.uploads("store-0300-clean.xml") == 1
+    assert p.uploads("store-0300-invalid.xml", status=None) == 0
+    # Two polls per job, each after the first wait the template sets.
+    assert set(p.stack.clock.waits) == {60.0}
+    assert p.stack.host.failures() == []
+
+
+def test_the_same_s3_event_twice_uploads_once(pipeline: Start) -> None:
+    p = pipeline()
+    clean = p.drop("store-0300-clean.xml")
+    p.finish(clean)
+    p.stack.redeliver(clean)
+    poller = p.stack.poller
+    assert poller is not None
+    deadline = time.monotonic() + 20
+    while (poller.stats.deleted < 2 or poller.busy) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert poller.stats.deleted == 2
+    (result,) = p.finish(clean)
+    assert result.outcome == "complete"
+    assert result.record["upload_attempts"] == 1
+    assert p.uploads("store-0300-clean.xml") == 1
+    assert p.sim.count(endpoint="upload") == 1
+
+
+def test_capss_outage_during_submission_ends_in_retries_then_success(pipeline: Start) -> None:
+    p = pipeline()
+    # Retry-After longer than the client waits inline: the queue brings the message back.
+    p.sim.inject(Fault.error(503, "upload", times=3, headers={"Retry-After": "120"}))
+    clean = p.drop("store-0300-clean.xml")
+    (result,) = p.finish(clean)
+    assert result.outcome == "complete"
+    assert p.sim.count(endpoint="upload", status=503) == 3
+    assert p.sim.count(endpoint="upload", status=202) == 1
+    # Each failed receive waited out the queue's visibility timeout from the template. (One
+    # more may come: on the scaled clock the next receive can fall in the same second as the
+    # released lease, which the record keeps to the second, so it still looks held.)
+    redeliveries = p.stack.clock.redeliveries
+    assert 3 <= len(redeliveries) <= 5
+    assert set(redeliveries) == {720.0}
+    assert result.alerts == []
+
+
+def test_status_outage_is_retried_by_the_state_machine(pipeline: Start) -> None:
+    p = pipeline()
+    p.sim.inject(Fault.error(503, "status", times=3, headers={"Retry-After": "120"}))
+    clean = p.drop("store-0300-clean.xml")
+    (result,) = p.finish(clean)
+    assert result.outcome == "complete", result.record
+    retries = p.stack.clock.retries
+    assert len(retries) == 3
+    assert {f.error_type for f in p.stack.host.failures()} == {"CapssUnavailable"}
+    # JitterStrategy FULL: each pause is at most the interval for its attempt, capped.
+    for attempt, pause in enumerate(retries):
+        assert 0 <= pause <= min(30 * 2**attempt, 600)
+
+
+def test_poll_budget_runs_out(pipeline: Start) -> None:
+    p = pipeline(
+        simulator={"polls_to_complete": 10_000},
+        parameters={"PollBudgetSeconds": "600", "MaxPollWaitSeconds": "240"},
+    )
+    clean = p.drop("store-0300-clean.xml")
+    (result,) = p.finish(clean)
+    assert result.outcome == "timed_out"
+    assert [a.subject for a in result.alerts] == ["CAPSS timed_out: 000000300 store-0300-clean.xml"]
+    assert "Do not drop the file again" in result.alerts[0].body
+    # Backoff from the first wait, doubling, capped at MaxPollWaitSeconds, within the budget.
+    assert p.stack.clock.waits == [60.0, 60.0, 120.0, 240.0]
+
+
+def test_capss_failing_the_job(pipeline: Start) -> None:
+    p = pipeline()
+    data = variant("store-0300-clean.xml", "F", description="Ring [sim:fail]")
+    failing = p.drop_bytes(data, "store-0300-fail.xml")
+    (result,) = p.finish(failing)
+    assert result.outcome == "failed"
+    assert [a.subject for a in result.alerts] == ["CAPSS failed: 000000300 store-0300-fail.xml"]
+
+
+@pytest.mark.slow
+def test_many_files_at_once_stay_within_the_bound(pipeline: Start) -> None:
+    p = pipeline(simulator={"upload_delay": 0.02}, parameters={"MaxFilesInFlight": "4"})
+    started = time.monotonic()
+    files = [
+        p.drop_bytes(variant("store-0300-clean.xml", f"{n:04d}"), f"bulk-{n:04d}.xml")
+        for n in range(200)
+    ]
+    results = p.finish(*files, timeout=150)
+    took = time.monotonic() - started
+    outcomes = {r.outcome for r in results}
+    assert outcomes == {"complete"}, outcomes
+    assert 1 < p.sim.max_in_flight <= 4
+    assert p.sim.count(endpoint="upload", status=202) == 200
+    print(f"200 files: {took:.1f} s, max in flight {p.sim.max_in_flight}")
+
+
+def test_demo_command() -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'capss'}"}
+    answer = subprocess.run(
+        [sys.executable, "-m", "local", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert "Every file reached the outcome the demo expects." in answer.stdout
+    assert "Subject: CAPSS rejected: 000000300 store-0300-invalid.xml" in answer.stdout
+    assert "Requests CAPSS received:" in answer.stdout
+    assert "complete_with_issues" in answer.stderr
+
+
+def test_run_command_prints_one_json_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status = main(
+        [
+            "run",
+            str(SAMPLES / "store-0300-clean.xml"),
+            str(SAMPLES / "store-0301-clean.xml"),
+            str(SAMPLES / "store-0300-invalid.xml"),
+            "--log",
+            str(tmp_path / "handlers.log"),
+        ]
+    )
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    document = json.loads(out.out)
+    files = {f["file"]: f for f in document["files"]}
+    assert files["store-0300-clean.xml"]["outcome"] == "complete"
+    assert files["store-0300-clean.xml"]["status_url"].startswith("https://localhost:")
+    assert files["store-0300-clean.xml"]["counts"]["saved"] == 3
+    assert files["store-0301-clean.xml"]["outcome"] == "complete"
+    assert files["store-0300-invalid.xml"]["outcome"] == "rejected"
+    assert files["store-0300-invalid.xml"]["alerts"] == [
+        "CAPSS rejected: 000000300 store-0300-invalid.xml"
+    ]
+    assert set(files["store-0300-clean.xml"]) >= {
+        "file",
+        "outcome",
+        "submission_id",
+        "status_url",
+        "counts",
+        "messages",
+        "alerts",
+    }
+    assert document["capss_requests"] > 0
+    assert document["max_in_flight"] >= 1
+    assert document["waits"]
+    assert "complete" in out.err
+    assert (tmp_path / "handlers.log").read_text().count('"level"') > 0
+
+
+def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> None:
+    p = pipeline()
+    account = p.stack.account
+    assert set(account.functions) == {"SubmitFunction", "StatusFunction", "FinishFunction"}
+    submit = account.functions["SubmitFunction"]
+    assert submit.timeout == 120
+    assert {
+        "TABLE_NAME",
+        "STATE_MACHINE_ARN",
+        "TOPIC_ARN",
+        "CAPSS_ON_DUP",
+        "CAPSS_ON_ERROR",
+        "MAX_FILE_BYTES",
+        "POLL_FIRST_WAIT_SECONDS",
+    } <= set(submit.environment)
+    (trigger,) = submit.sqs_triggers
+    assert trigger.batch_size == 1
+    assert trigger.report_batch_item_failures
+    assert p.stack.poller is not None
+    assert p.stack.poller.workers == 5
+    queue = account.queues["IntakeQueue"]
+    assert queue.visibility_timeout >= 6 * submit.timeout
+    assert queue.max_receive_count == 5
+    table = p.stack.client("dynamodb").describe_table(TableName=p.stack.table)["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-license"]
