@@ -25,17 +25,22 @@ _HEADLINES = {
     Outcome.TIMED_OUT: "was accepted by CAPSS, which did not finish within the poll budget",
 }
 
+_FIX_ERRORS = (
+    "Error items were not saved: correct them and send them again (a new transactions file,"
+    " or an item update under incoming/item-updates/<license>/)."
+)
+_CHECK_DUPLICATES = (
+    "Duplicates were already in CAPSS and were not saved again: check that the POS did not"
+    " export the same transactions twice."
+)
+
 _NEXT_STEPS = {
     Outcome.REJECTED: (
         "Fix the problems listed above in the POS export and drop the corrected file again under"
         " the same prefix. Reports are due by the next business day."
     ),
     Outcome.COMPLETE: "Nothing to do.",
-    Outcome.COMPLETE_WITH_ISSUES: (
-        "Error items were not saved: correct them and send them again (a new transactions file,"
-        " or an item update under incoming/item-updates/<license>/). Duplicates were already in"
-        " CAPSS: check that the POS did not export the same transactions twice."
-    ),
+    Outcome.COMPLETE_WITH_ISSUES: f"{_FIX_ERRORS} {_CHECK_DUPLICATES}",
     Outcome.FAILED: "Fix the cause above, then drop the file again. Nothing was saved in CAPSS.",
     Outcome.TIMED_OUT: (
         "Do not drop the file again (it would be sent twice). Check the job with"
@@ -94,12 +99,24 @@ def compose_alert(record: FileRecord) -> Alert:
         lines += [f"  - {message}" for message in record.messages]
     if record.error:
         lines += ["", f"What went wrong: {record.error}"]
-    lines += ["", f"What to do: {record.hint or _NEXT_STEPS[outcome]}"]
+    lines += ["", f"What to do: {record.hint or _next_step(record)}"]
     return Alert(
         subject=subject,
         body="\n".join(lines) + "\n",
         attributes={"outcome": outcome.value, "license": license_number, "kind": record.kind},
     )
+
+
+def _next_step(record: FileRecord) -> str:
+    """For a finish with issues, only the advice that fits what CAPSS counted."""
+    if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
+        return _NEXT_STEPS[record.outcome]
+    errors, duplicates = record.counts.errors, record.counts.duplicates
+    if errors == 0:
+        return _CHECK_DUPLICATES
+    if errors and duplicates == 0:
+        return _FIX_ERRORS
+    return _NEXT_STEPS[record.outcome]
 
 
 def _problem_line(problem: dict[str, Any]) -> str:

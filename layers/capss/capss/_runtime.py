@@ -1,22 +1,21 @@
 """What each Lambda function runs: settings and AWS clients built once per cold start.
 
 The handlers in functions/ call one function here each; tests call the same functions
-with moto behind boto3.
+with moto behind boto3. Each function imports only its own steps: the finish function
+never loads httpx or lxml, the status function never loads lxml.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capss._alerts import SnsAlertSender
 from capss._aws import S3ObjectStore, StepFunctionsStarter
 from capss._credentials import LicenseCredentials, SecretsManagerCredentials
 from capss._errors import TransientError
 from capss._files import refs_from_s3_notification
-from capss._finish import FinishDeps, finish
-from capss._poll import StatusDeps, check_status
 from capss._records import DynamoRecordStore
 from capss._settings import (
     CapssSettings,
@@ -24,8 +23,12 @@ from capss._settings import (
     StatusSettings,
     SubmitSettings,
 )
-from capss._submit import SubmitDeps, submit_file
 from capss._telemetry import logger
+
+if TYPE_CHECKING:
+    from capss._finish import FinishDeps
+    from capss._poll import StatusDeps
+    from capss._submit import SubmitDeps
 
 
 def capss_clients(capss: CapssSettings) -> Callable[[LicenseCredentials], Any]:
@@ -56,6 +59,8 @@ def _client(service: str) -> Any:
 
 @functools.cache
 def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
+    from capss._submit import SubmitDeps  # noqa: PLC0415
+
     settings = SubmitSettings.from_env()
     objects = S3ObjectStore(_client("s3"))
     xsd_uri = settings.xsd_uri
@@ -80,6 +85,8 @@ def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
 
 @functools.cache
 def status_runtime() -> tuple[StatusSettings, StatusDeps]:
+    from capss._poll import StatusDeps  # noqa: PLC0415
+
     settings = StatusSettings.from_env()
     deps = StatusDeps(
         records=DynamoRecordStore.for_table(settings.table_name),
@@ -93,6 +100,8 @@ def status_runtime() -> tuple[StatusSettings, StatusDeps]:
 
 @functools.cache
 def finish_runtime() -> tuple[FinishSettings, FinishDeps]:
+    from capss._finish import FinishDeps  # noqa: PLC0415
+
     settings = FinishSettings.from_env()
     deps = FinishDeps(
         records=DynamoRecordStore.for_table(settings.table_name),
@@ -109,6 +118,8 @@ def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
     queue, which retries with its visibility timeout and ends in the dead-letter queue
     and its alarm after the last receive: never silently.
     """
+    from capss._submit import submit_file  # noqa: PLC0415
+
     settings, deps = submit_runtime()
     failures = []
     for message in event.get("Records", []):
@@ -127,11 +138,15 @@ def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_check(state: dict[str, Any]) -> dict[str, Any]:
+    from capss._poll import check_status  # noqa: PLC0415
+
     settings, deps = status_runtime()
     return check_status(state, deps, settings)
 
 
 def finish_file(state: dict[str, Any]) -> dict[str, Any]:
+    from capss._finish import finish  # noqa: PLC0415
+
     settings, deps = finish_runtime()
     return finish(state, deps, settings)
 

@@ -88,3 +88,21 @@ def test_subject_is_short_printable_ascii() -> None:
 )
 def test_who_gets_an_email(outcome: Outcome, on_complete: bool, expected: bool) -> None:
     assert should_alert(_record(outcome), alert_on_complete=on_complete) is expected
+
+
+@pytest.mark.parametrize(
+    ("counts", "says_errors", "says_duplicates"),
+    [
+        (Counts(errors=1, duplicates=0), True, False),
+        (Counts(errors=0, duplicates=None), False, True),
+        (Counts(errors=2, duplicates=None), True, True),
+        (Counts(), True, True),
+    ],
+)
+def test_issue_advice_fits_what_capss_counted(
+    counts: Counts, says_errors: bool, says_duplicates: bool
+) -> None:
+    body = compose_alert(_record(Outcome.COMPLETE_WITH_ISSUES, counts=counts)).body
+    advice = body.split("What to do: ", 1)[1]
+    assert ("Error items were not saved" in advice) is says_errors
+    assert ("Duplicates were already in CAPSS" in advice) is says_duplicates

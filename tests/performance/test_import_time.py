@@ -1,0 +1,55 @@
+"""Cold-start import cost of each handler, as a ratio to `import boto3` measured in the same run.
+
+Run with `make bench`. Medians of fresh interpreters, side by side, so a slow or busy
+machine moves both sides alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+
+RUNS = 7
+BUDGET_RATIO = {"submit": 1.8, "status": 1.8, "finish": 1.8}
+"""Handler import (with its first-event modules) against plain `import boto3`, which every
+Python Lambda that talks to AWS pays anyway."""
+
+FIRST_EVENT = {
+    "submit": "import capss._submit, capss._client, boto3",
+    "status": "import capss._poll, capss._client, boto3",
+    "finish": "import capss._finish, boto3",
+}
+
+
+def _seconds(code: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    return time.perf_counter() - started
+
+
+def _median_ratio(code: str, baseline: str) -> tuple[float, float, float]:
+    """Runs the two in turn, A B A B ..., and takes the median of the pairwise ratios."""
+    pairs = [(_seconds(code), _seconds(baseline)) for _ in range(RUNS)]
+    return (
+        statistics.median(a / b for a, b in pairs),
+        statistics.median(a for a, _ in pairs),
+        statistics.median(b for _, b in pairs),
+    )
+
+
+@pytest.mark.perf
+@pytest.mark.parametrize("function", sorted(BUDGET_RATIO))
+def test_handler_cold_import_within_budget(function: str) -> None:
+    path = f"import sys; sys.path[:0] = [{str(ROOT / 'layers/capss')!r}, "
+    path += f"{str(ROOT / 'functions' / function)!r}]; "
+    ratio, handler, baseline = _median_ratio(
+        path + "import app; " + FIRST_EVENT[function], "import boto3"
+    )
+    print(f"\n{function}: {handler * 1000:.0f} ms vs boto3 {baseline * 1000:.0f} ms: x{ratio:.2f}")
+    assert ratio <= BUDGET_RATIO[function]
