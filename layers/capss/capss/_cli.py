@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    intake = argparse.ArgumentParser(add_help=False)
+    intake.add_argument(
+        "--xsd",
+        type=Path,
+        default=env.get("CAPSS_XSD") or None,
+        help="the DOJ's official XSD: enforced too [CAPSS_XSD]",
+    )
+
     parser = argparse.ArgumentParser(
         prog="capss", description="Talk to CAPSS, the California DOJ's pawn and secondhand system."
     )
@@ -92,13 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(command=_token)
 
     validate = commands.add_parser(
-        "validate", parents=[common], help="check files before sending them"
+        "validate", parents=[common, intake], help="check files before sending them"
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument("--update", action="store_true", help="the files are item updates")
     validate.set_defaults(command=_validate)
 
-    submit = commands.add_parser("submit", parents=[common], help="validate and send a file")
+    submit = commands.add_parser(
+        "submit", parents=[common, intake], help="validate and send a file"
+    )
     submit.add_argument("file", type=Path, metavar="FILE")
     submit.add_argument("--update", action="store_true", help="the file is an item update")
     submit.add_argument("--on-dup", choices=ON_DUP_CHOICES, default="submitWithoutDup")
@@ -163,7 +173,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     kind = FileKind.ITEM_UPDATES if args.update else FileKind.TRANSACTIONS
-    reports = [(str(path), _validate_path(path, kind)) for path in args.files]
+    reports = [(str(path), _validate_path(path, kind, args.xsd)) for path in args.files]
     if args.json:
         _print_json({"files": [report.to_json(name) for name, report in reports]})
     else:
@@ -172,16 +182,16 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if all(report.ok for _, report in reports) else EXIT_NOT_DONE
 
 
-def _validate_path(path: Path, kind: FileKind) -> Any:
+def _validate_path(path: Path, kind: FileKind, xsd: Path | None) -> Any:
     from capss._intake import validate_path  # noqa: PLC0415 - lxml only when validating
 
-    return validate_path(path, kind)
+    return validate_path(path, kind, xsd=xsd)
 
 
 def _submit(args: argparse.Namespace) -> int:
     kind = FileKind.ITEM_UPDATES if args.update else FileKind.TRANSACTIONS
     name = args.file.name
-    report = _validate_path(args.file, kind)
+    report = _validate_path(args.file, kind, args.xsd)
     if not report.ok:
         text = report.format_text(str(args.file))
         if args.json:

@@ -109,3 +109,25 @@ def test_environment_supplies_the_options(
     err = capsys.readouterr().err
     assert "/nonexistent/ca.pem" in err
     assert "env-secret" not in err
+
+
+def test_validate_enforces_an_official_xsd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = copy(tmp_path, "store-0300-clean.xml")
+    schema = tmp_path / "official.xsd"
+    schema.write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        '<xs:element name="capssUpload"><xs:complexType><xs:sequence>'
+        '<xs:element name="somethingElse"/>'
+        "</xs:sequence></xs:complexType></xs:element></xs:schema>"
+    )
+    assert main(["validate", str(good)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--xsd", str(schema), "--json", str(good)]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["files"]
+    problems = [p for p in report["problems"] if p["code"] == "xsd"]
+    assert problems
+    assert all(p["line"] for p in problems)
+    monkeypatch.setenv("CAPSS_XSD", str(schema))
+    assert main(["validate", str(good)]) == 1
