@@ -151,10 +151,14 @@ class QueuePoller:
                     self.stats.deleted += 1
 
     def _retry_later(self, receipt_handle: str) -> None:
-        """The message comes back after the queue's visibility timeout, on the scaled clock."""
+        """The message comes back when its visibility runs out, on the scaled clock.
+
+        That is the queue's visibility timeout, or what the handler asked for with
+        ChangeMessageVisibility (its backoff), read from moto's queue.
+        """
         with self._stats_lock:
             self.stats.failed += 1
-        delay = self._clock.record(self._clock.redeliveries, self.queue.visibility_timeout)
+        delay = self._clock.record(self._clock.redeliveries, self._invisible_for(receipt_handle))
 
         def release() -> None:
             if not self._stop.is_set():
@@ -166,6 +170,16 @@ class QueuePoller:
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
+
+    def _invisible_for(self, receipt_handle: str) -> float:
+        from moto.core.utils import unix_time_millis  # noqa: PLC0415
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+        _, _, _, region, account, name = self.queue.arn.split(":", 5)
+        for message in sqs_backends[account][region].get_queue(name)._messages:
+            if message.had_receipt_handle(receipt_handle):
+                return float(max(round((message.visible_at - unix_time_millis()) / 1000), 0))
+        return float(self.queue.visibility_timeout)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("Attributes", {})

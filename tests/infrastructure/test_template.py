@@ -42,6 +42,7 @@ FUNCTION_ENV = {
         "CAPSS_XSD_URI": {"Ref": "OfficialXsdS3Uri"},
         "MAX_FILE_BYTES": {"Ref": "MaxFileBytes"},
         "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
+        "INTAKE_MAX_RECEIVES": "5",
     },
     "StatusFunction": {
         "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
@@ -235,7 +236,10 @@ def test_intake_queue_retries_five_times_then_dead_letters(resources: Resources)
         "maxReceiveCount": 5,
     }
     submit_timeout = _properties(resources, "SubmitFunction")["Timeout"]
-    assert submit_timeout == 120
+    assert submit_timeout == 300
+    # The submit function's last try records and alerts: it must know which try is last.
+    submit_env = _properties(resources, "SubmitFunction")["Environment"]["Variables"]
+    assert int(submit_env["INTAKE_MAX_RECEIVES"]) == queue["RedrivePolicy"]["maxReceiveCount"]
     assert queue["VisibilityTimeout"] >= 6 * submit_timeout
     dlq = _properties(resources, "IntakeDeadLetterQueue")
     assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from capss._outcome import Outcome
-from capss._records import FileRecord
+from capss._records import FileRecord, RecordStore
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
@@ -152,3 +152,23 @@ class SnsAlertSender:
 
 def should_alert(record: FileRecord, *, alert_on_complete: bool = False) -> bool:
     return record.outcome.needs_person or (alert_on_complete and record.outcome is Outcome.COMPLETE)
+
+
+def notify(
+    record: FileRecord,
+    records: RecordStore,
+    alerts: AlertSender,
+    *,
+    alert_on_complete: bool = False,
+) -> bool:
+    """Sends a final record's alert once; True when it was sent now.
+
+    The flag is saved only after the send, so a send that fails is tried again when the
+    step is retried (queue redelivery, ASL Retry), and one that went out is never repeated.
+    """
+    if record.alerted or not should_alert(record, alert_on_complete=alert_on_complete):
+        return False
+    alerts.send(compose_alert(record))
+    record.alerted = True
+    records.save(record)
+    return True

@@ -16,6 +16,8 @@ from capss._records import FileRecord
 from capss._telemetry import logger
 
 COPY_CHUNK = 1024 * 1024
+_UNREADABLE = frozenset({"404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied", "405"})
+"""HeadObject answers that mean the version is gone (405: a delete marker) or forbidden."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,10 @@ class ObjectStore(Protocol):
     def tag(self, ref: FileRef, tags: dict[str, str]) -> None: ...
 
     def read_uri(self, uri: str) -> bytes: ...
+
+
+class MessageQueue(Protocol):
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
 
 
 class ExecutionStarter(Protocol):
@@ -53,7 +59,22 @@ class S3ObjectStore:
         return {"VersionId": ref.version_id} if ref.version_id else {}
 
     def head(self, ref: FileRef) -> ObjectInfo:
-        answer = self._client.head_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            answer = self._client.head_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in _UNREADABLE:
+                raise TransientError(f"S3 could not read {ref.uri} just now ({code})") from error
+            raise NeedsPersonError(
+                f"{ref.uri} cannot be read (S3 answered {code}): it was deleted or the bridge"
+                " may not read it",
+                hint=(
+                    "Drop the file again; if it keeps failing, check that the bucket's"
+                    " encryption key lets the submit function decrypt."
+                ),
+            ) from error
         return ObjectInfo(size=int(answer["ContentLength"]), metadata=answer.get("Metadata", {}))
 
     def download(self, ref: FileRef, dest: BinaryIO) -> None:
@@ -76,11 +97,39 @@ class S3ObjectStore:
                 f"{uri!r} is not an s3://bucket/key location",
                 hint="Set the OfficialXsdS3Uri parameter to s3://bucket/key of the DOJ's XSD.",
             )
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
         bucket, key = uri[5:].split("/", 1)
-        answer = self._client.get_object(Bucket=bucket, Key=key)
+        try:
+            answer = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            raise NeedsPersonError(
+                f"the official XSD {uri} cannot be read ({error.response['Error']['Code']})",
+                hint="Fix or clear the OfficialXsdS3Uri parameter, then drop the file again.",
+            ) from error
         with answer["Body"] as body:
             data: bytes = body.read()
         return data
+
+
+class SqsMessages:
+    """Puts a message back on the queue later: the queue's retries back off."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        self._client.change_message_visibility(
+            QueueUrl=self._url(queue_arn), ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
+
+    def _url(self, queue_arn: str) -> str:
+        if queue_arn not in self._urls:
+            _, _, _, _, account, name = queue_arn.split(":", 5)
+            answer = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._urls[queue_arn] = answer["QueueUrl"]
+        return self._urls[queue_arn]
 
 
 class StepFunctionsStarter:

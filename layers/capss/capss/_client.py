@@ -32,6 +32,7 @@ from capss._errors import (
     CapssUnavailable,
     ForeignLinkRefused,
     JobNotFound,
+    NeedsPersonError,
     ProtocolError,
     RateLimited,
     RequestRejected,
@@ -50,6 +51,9 @@ _BACKOFF_CAP_SECONDS = 8.0
 # A Retry-After longer than this is handed to the caller (queue or state machine) to wait out.
 _MAX_INLINE_RETRY_AFTER_SECONDS = 30.0
 _EXCERPT_LENGTH = 200
+_NOT_TAKEN_STATUSES = frozenset({503})
+"""5xx answers after which an upload certainly created no job (unavailable: refused at the door)."""
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +128,13 @@ class CapssClient:
     ) -> None:
         self.config = config
         self._endpoints = endpoints(config.api)
-        self._base = str(httpx.URL(config.base_url)).rstrip("/")
+        base_url = httpx.URL(config.base_url)
+        if base_url.scheme != "https" and base_url.host not in _LOOPBACK_HOSTS:
+            raise NeedsPersonError(
+                f"refusing to send CAPSS credentials to {config.base_url}: not https",
+                hint="Use CAPSS's https:// address (only a local simulator may use http).",
+            )
+        self._base = str(base_url).rstrip("/")
         self._origin = Origin.of(self._base)
         self._cache = token_cache
         self._cache_key = cache_key(self._base, config.client_id, config.client_secret)
@@ -232,9 +242,13 @@ class CapssClient:
             files = {UPLOAD_FIELD[kind]: (filename, fileobj, "application/xml")}
             with self._translated(what):
                 response = self._http.post(url, params=params, files=files)
-            if response.status_code >= 500 and _has_submission(response):
+            code = response.status_code
+            if code >= 500 and (code not in _NOT_TAKEN_STATUSES or _has_submission(response)):
+                # A 500, or a gateway's 502/504, may come after CAPSS created the job.
                 raise CapssUnavailable(
-                    f"CAPSS answered HTTP {response.status_code} to {what} after creating a job",
+                    f"CAPSS answered HTTP {code} to {what}; it may have taken the file:"
+                    f" {self._excerpt(response)}",
+                    retry_after=_retry_after(response),
                     maybe_accepted=True,
                 )
             self._refuse(response, what)

@@ -11,7 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from capss._errors import NeedsPersonError
+from capss._errors import NeedsPersonError, TransientError
+
+_NEEDS_PERSON_CODES = frozenset(
+    {"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"}
+)
+"""Secrets Manager answers that retrying will not change; anything else may pass."""
 
 SECRET_CACHE_SECONDS = 300
 """A rotated secret is picked up within five minutes without a redeploy."""
@@ -88,12 +93,25 @@ class SecretsManagerCredentials:
         try:
             value = self._provider.get(name, max_age=SECRET_CACHE_SECONDS)
         except GetParameterError as error:
+            code = _error_code(error.__cause__ or error.__context__)
+            if code not in _NEEDS_PERSON_CODES:
+                raise TransientError(
+                    f"the secret {name} could not be read just now ({code or 'no answer'})"
+                ) from None
             raise MissingCredentials(
                 f"no CAPSS credentials for license {license_number}: secret {name} could not"
-                f" be read ({type(error.__cause__).__name__ if error.__cause__ else 'error'})",
+                f" be read ({code})",
                 hint=(
                     f'Create the secret {name} with {{"client_id": "...", "client_secret": "..."}}'
                     " from the CAPSS API Client page, then drop the file again."
                 ),
             ) from None
         return parse_secret(license_number, name, value)
+
+
+def _error_code(error: BaseException | None) -> str | None:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from capss._alerts import AlertSender, compose_alert, should_alert
+from capss._alerts import AlertSender, notify
 from capss._aws import ObjectStore, tag_outcome
 from capss._outcome import Outcome
 from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
@@ -41,8 +41,12 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
         raise RecordMissing(f"no record for {state['file_id']}")
     logger.append_keys(file=record.uri, license=record.license, submission=record.submission_id)
     if record.phase is Phase.DONE:
+        # A retry of this step: only an alert that did not go out is still owed.
+        alerted = notify(
+            record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+        )
         logger.info("already final", extra={"outcome": record.outcome.value})
-        return {"outcome": record.outcome.value, "alerted": False}
+        return {"outcome": record.outcome.value, "alerted": alerted}
     poll = state.get("poll", {})
     if "error" in state:
         record.outcome = Outcome.FAILED
@@ -61,9 +65,9 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     record.completed_at = iso(utcnow())
     deps.records.save(record)
     _measure(record)
-    alerted = should_alert(record, alert_on_complete=settings.alert_on_complete)
-    if alerted:
-        deps.alerts.send(compose_alert(record))
+    alerted = notify(
+        record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+    )
     tag_outcome(record, deps.objects)
     logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})
     return {"outcome": record.outcome.value, "alerted": alerted}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from capss._credentials import CredentialSource, LicenseCredentials
-from capss._errors import JobNotFound
+from capss._errors import JobNotFound, TransientError
 from capss._outcome import Counts, Outcome
 from capss._records import RecordStore, iso, raw_excerpt, utcnow
 from capss._settings import PollSettings, StatusSettings
@@ -56,27 +56,34 @@ def check_status(
     waited = int(previous["waited_seconds"]) + int(previous["wait_seconds"])
     not_found = int(previous.get("not_found", 0))
     logger.append_keys(file=state["file_id"], license=state["license"])
-    credentials = deps.credentials.for_license(state["license"])
+    unreachable = int(previous.get("unreachable", 0))
     record = deps.records.get(state["file_id"])
     retry_after: float | None = None
-    with deps.clients(credentials) as client:
-        try:
+    outcome = Outcome.PROCESSING
+    try:
+        credentials = deps.credentials.for_license(state["license"])
+        with deps.clients(credentials) as client:
             result = client.status(state["status_url"])
-        except JobNotFound:
-            if not_found + 1 >= NOT_FOUND_LIMIT:
-                raise
-            # CAPSS has been seen to answer 404 for a job it has only just handed out.
-            not_found += 1
-            outcome = Outcome.PROCESSING
-            logger.info("CAPSS does not show the job yet", extra={"not_found": not_found})
-        else:
-            not_found = 0
-            outcome = result.outcome
-            retry_after = result.retry_after
-            if record is not None:
-                record.counts = result.counts if isinstance(result.counts, Counts) else Counts()
-                record.messages = list(result.messages)
-                record.capss_status = raw_excerpt(result.raw)
+    except JobNotFound:
+        if not_found + 1 >= NOT_FOUND_LIMIT:
+            raise
+        # CAPSS has been seen to answer 404 for a job it has only just handed out.
+        not_found += 1
+        logger.info("CAPSS does not show the job yet", extra={"not_found": not_found})
+    except TransientError as error:
+        # CAPSS accepted the file: an outage while it works on it only costs time, so the
+        # poll budget, not a retry count, decides when a person has to look.
+        unreachable += 1
+        retry_after = error.retry_after
+        logger.warning("status check failed, will check again", extra={"error": str(error)})
+    else:
+        not_found = unreachable = 0
+        outcome = result.outcome
+        retry_after = result.retry_after
+        if record is not None:
+            record.counts = result.counts if isinstance(result.counts, Counts) else Counts()
+            record.messages = list(result.messages)
+            record.capss_status = raw_excerpt(result.raw)
     wait = next_wait(polls, settings.poll, retry_after)
     if record is not None:
         record.polls = polls
@@ -90,4 +97,5 @@ def check_status(
         "waited_seconds": waited,
         "within_budget": waited + wait <= settings.poll.budget_seconds,
         "not_found": not_found,
+        "unreachable": unreachable,
     }

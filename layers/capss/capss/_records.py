@@ -80,6 +80,10 @@ class FileRecord:
     upload_attempts: int = 0
     execution_arn: str | None = None
     duplicate_of: str | None = None
+    maybe_in_capss: bool = False
+    """An upload may have reached CAPSS: the same bytes must not go again unasked."""
+    alerted: bool = False
+    """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
 
     @property
     def name(self) -> str:

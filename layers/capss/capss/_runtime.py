@@ -12,10 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from capss._alerts import SnsAlertSender
-from capss._aws import S3ObjectStore, StepFunctionsStarter
+from capss._aws import S3ObjectStore, SqsMessages, StepFunctionsStarter
 from capss._credentials import LicenseCredentials, SecretsManagerCredentials
-from capss._errors import TransientError
-from capss._files import refs_from_s3_notification
 from capss._records import DynamoRecordStore
 from capss._settings import (
     CapssSettings,
@@ -31,7 +29,16 @@ if TYPE_CHECKING:
     from capss._submit import SubmitDeps
 
 
-def capss_clients(capss: CapssSettings) -> Callable[[LicenseCredentials], Any]:
+SUBMIT_TIMEOUT = 25.0
+STATUS_TIMEOUT = 10.0
+"""Seconds per CAPSS request; with the client's retries a call stays well inside the
+function's timeout (120 s submit, 60 s status), so CAPSS being slow is an error the code
+handles, never a killed function."""
+
+
+def capss_clients(
+    capss: CapssSettings, timeout: float = SUBMIT_TIMEOUT
+) -> Callable[[LicenseCredentials], Any]:
     """Opens a CAPSS client for a license; its secret may move it to another API or host."""
     from capss._api import Api  # noqa: PLC0415 - httpx is imported only where it is used
     from capss._client import CapssClient, ClientConfig  # noqa: PLC0415
@@ -45,6 +52,7 @@ def capss_clients(capss: CapssSettings) -> Callable[[LicenseCredentials], Any]:
                 client_secret=credentials.client_secret,
                 ca_bundle=capss.ca_bundle,
                 tls_ciphers=capss.tls_ciphers,
+                timeout=timeout,
             )
         )
 
@@ -78,6 +86,7 @@ def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
         clients=capss_clients(settings.capss),
         executions=StepFunctionsStarter(settings.state_machine_arn, _client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, _client("sns")),
+        queue=SqsMessages(_client("sqs")),
         xsd=official_xsd,
     )
     return settings, deps
@@ -93,7 +102,7 @@ def status_runtime() -> tuple[StatusSettings, StatusDeps]:
         credentials=SecretsManagerCredentials(
             settings.capss.secret_prefix, _client("secretsmanager")
         ),
-        clients=capss_clients(settings.capss),
+        clients=capss_clients(settings.capss, STATUS_TIMEOUT),
     )
     return settings, deps
 
@@ -114,25 +123,20 @@ def finish_runtime() -> tuple[FinishSettings, FinishDeps]:
 def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
     """An SQS batch of S3 notifications; the messages to try again are reported back.
 
-    A transient failure (CAPSS down, another attempt holding the file) goes back to the
-    queue, which retries with its visibility timeout and ends in the dead-letter queue
-    and its alarm after the last receive: never silently.
+    An unexpected error also sends its message back: after the last receive it lands in
+    the dead-letter queue, whose alarm tells ops.
     """
-    from capss._submit import submit_file  # noqa: PLC0415
+    from capss._submit import submit_message  # noqa: PLC0415
 
     settings, deps = submit_runtime()
     failures = []
     for message in event.get("Records", []):
         try:
-            for ref in refs_from_s3_notification(message["body"]):
-                submit_file(ref, deps, settings)
-        except TransientError as error:
-            logger.warning(
-                "will retry", extra={"error": str(error), "message_id": message["messageId"]}
-            )
-            failures.append({"itemIdentifier": message["messageId"]})
+            done = submit_message(message, deps, settings)
         except Exception:
             logger.exception("unexpected failure", extra={"message_id": message["messageId"]})
+            done = False
+        if not done:
             failures.append({"itemIdentifier": message["messageId"]})
     return {"batchItemFailures": failures}
 

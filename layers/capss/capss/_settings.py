@@ -104,6 +104,7 @@ class SubmitSettings:
     on_error: str
     xsd_uri: str | None
     max_file_bytes: int
+    max_receives: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -118,6 +119,7 @@ class SubmitSettings:
             on_error=_choice(env, "CAPSS_ON_ERROR", "submit", ON_ERROR_CHOICES),
             xsd_uri=env.get("CAPSS_XSD_URI") or None,
             max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),
+            max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
         )
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from capss._alerts import AlertSender, compose_alert
-from capss._aws import ExecutionStarter, ObjectStore, tag_outcome
+from capss._alerts import AlertSender, notify
+from capss._aws import ExecutionStarter, MessageQueue, ObjectStore, tag_outcome
 from capss._credentials import CredentialSource, LicenseCredentials
-from capss._errors import NeedsPersonError, TransientError
-from capss._files import FileRef, route
+from capss._errors import NeedsPersonError, ProtocolError, TransientError
+from capss._files import FileRef, refs_from_s3_notification, route
 from capss._intake import IntakeLimits, ValidationReport, validate_stream
 from capss._kinds import FileKind
 from capss._outcome import Outcome
@@ -34,7 +34,7 @@ from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
 from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES, SubmitSettings
 from capss._telemetry import logger, metrics
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=10)
 """Longer than the submit function's timeout: an expired lease means that attempt died."""
 
 RELEASED = "1970-01-01T00:00:00+00:00"
@@ -72,7 +72,66 @@ class SubmitDeps:
     clients: ClientFactory
     executions: ExecutionStarter
     alerts: AlertSender
+    queue: MessageQueue
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
+
+
+QUEUE_BACKOFF_FIRST = 120
+QUEUE_BACKOFF_CAP = 900
+"""Seconds before the queue brings a file back: 120, 240, 480, 900 (about 30 min in all
+with five receives), or longer when CAPSS asked for it with Retry-After."""
+
+
+def queue_backoff(attempt: int, retry_after: float | None = None) -> int:
+    wait = min(QUEUE_BACKOFF_FIRST * 2 ** max(attempt - 1, 0), QUEUE_BACKOFF_CAP)
+    return int(max(wait, retry_after or 0))
+
+
+def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSettings) -> bool:
+    """One SQS message of S3 notifications; False when the queue should bring it back.
+
+    A transient failure comes back later, each time later than before. The last receive
+    records the file as failed and alerts (the message then waits in the dead-letter
+    queue, from where a redrive sends the file once CAPSS is back): never silently.
+    """
+    attempt = int(message.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        for ref in refs_from_s3_notification(message["body"]):
+            try:
+                submit_file(ref, deps, settings)
+            except InProgressElsewhere:
+                raise
+            except TransientError as error:
+                if attempt >= settings.max_receives:
+                    _give_up(ref, deps, error, attempt)
+                raise
+    except TransientError as error:
+        logger.warning("will retry", extra={"error": str(error), "attempt": attempt})
+        if attempt < settings.max_receives:
+            deps.queue.delay(
+                message["eventSourceARN"],
+                message["receiptHandle"],
+                queue_backoff(attempt, error.retry_after),
+            )
+        return False
+    return True
+
+
+def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int) -> None:
+    record = deps.records.get(ref.pk)
+    if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE):
+        return
+    record.outcome = Outcome.FAILED
+    record.error = f"{error} (after {attempts} tries)"
+    record.hint = (
+        "CAPSS could not be reached. The S3 event is in the intake dead-letter queue: once"
+        " CAPSS answers again (try `capss token`), redrive it (SQS console, Start DLQ redrive)"
+        " and the file is sent; or drop the file again."
+    )
+    record.lease_until = RELEASED  # a redrive or a new drop takes the file over at once
+    record.maybe_in_capss = record.maybe_in_capss or record.phase is Phase.UPLOADING
+    deps.records.save(record)
+    notify(record, deps.records, deps.alerts)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -87,10 +146,7 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     record = claim.record
     logger.append_keys(file=ref.uri)
     if claim.taken:
-        if record.phase in (Phase.CLAIMED, Phase.UPLOADING):
-            raise InProgressElsewhere(f"{ref.uri} is being submitted by another attempt")
-        logger.info("duplicate event: file version already handled", extra={"phase": record.phase})
-        return record
+        return _already_taken(ref, record, deps, settings)
     if place is None:
         return _reject(
             record,
@@ -113,6 +169,22 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
         )
     except NeedsPersonError as error:
         return _fail(record, deps, error)
+
+
+def _already_taken(
+    ref: FileRef, record: FileRecord, deps: SubmitDeps, settings: SubmitSettings
+) -> FileRecord:
+    """A duplicate event, a redelivery or a retry: finish what an earlier attempt left undone."""
+    if record.phase in (Phase.CLAIMED, Phase.UPLOADING):
+        raise InProgressElsewhere(f"{ref.uri} is being submitted by another attempt")
+    logger.info("file version already handled", extra={"phase": record.phase})
+    if record.phase is Phase.SUBMITTED:
+        # The attempt may have died between recording the submission and starting the
+        # poller; starting it again under the same name and input is a no-op otherwise.
+        deps.executions.start(ref.execution_name, poller_input(record, settings))
+    else:
+        notify(record, deps.records, deps.alerts)
+    return record
 
 
 def _validate_and_send(
@@ -159,7 +231,17 @@ def _validate_and_send(
             )
         local_copy.seek(0)
         receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)
+    record.upload_attempts += receipt.attempts - 1
+    record.maybe_in_capss = True
+    if receipt.status_url is None:
+        # An item update CAPSS finished at once, with no job to follow.
+        record.submission_id = receipt.submission_id
+        record.submitted_at = iso(utcnow())
+        record.outcome = Outcome.COMPLETE
+        return _finish_early(record, deps)
     record.phase = Phase.SUBMITTED
+    record.outcome = Outcome.PROCESSING
+    record.hint = None
     record.submission_id = receipt.submission_id
     record.status_url = receipt.status_url
     record.submitted_at = iso(utcnow())
@@ -193,11 +275,23 @@ def _upload(
             return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
             record.error = str(error)
-            if not error.maybe_accepted:
+            record.upload_attempts += max(error.attempts - 1, 0)
+            if error.maybe_accepted:
+                record.maybe_in_capss = True
+            else:
                 record.phase = Phase.CLAIMED  # CAPSS certainly has nothing: a retry sends as new
             record.lease_until = RELEASED
             deps.records.save(record)
             raise
+        except ProtocolError as error:
+            record.maybe_in_capss = True
+            raise NeedsPersonError(
+                str(error),
+                hint=(
+                    "CAPSS answered the upload with something the bridge cannot read, so it may"
+                    " have taken the file: look for it in CAPSS before dropping it again."
+                ),
+            ) from error
 
 
 def _check_client_license(client: UploadClient, record: FileRecord) -> None:
@@ -259,18 +353,30 @@ def _note_report(record: FileRecord, report: ValidationReport) -> None:
 def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
     """The pk of an earlier file with these bytes that stands in the way, if any.
 
-    An earlier file that failed for good saved nothing in CAPSS: its claim is released
-    so the same bytes can go once the cause is fixed.
+    An earlier file that CAPSS certainly does not have (never sent, or refused for good)
+    gives its claim up; one being sent right now makes this file wait its turn.
     """
     holder = deps.records.claim_content(record)
     if holder is None:
         return None
     earlier = deps.records.get(holder)
-    if earlier is None or earlier.outcome is Outcome.FAILED:
-        if earlier is not None:
-            deps.records.release_content(earlier)
-        return deps.records.claim_content(record)
-    return holder
+    if earlier is not None and _held(earlier):
+        raise InProgressElsewhere(f"an identical file, {earlier.uri}, is being sent right now")
+    never_sent = earlier is None or (
+        not earlier.maybe_in_capss
+        and (earlier.phase is Phase.CLAIMED or earlier.outcome is Outcome.FAILED)
+    )
+    if not never_sent:
+        return holder
+    if earlier is not None:
+        deps.records.release_content(earlier)
+    return deps.records.claim_content(record)
+
+
+def _held(record: FileRecord) -> bool:
+    """Another attempt is working on this file now (its lease has not run out)."""
+    in_hand = record.phase in (Phase.CLAIMED, Phase.UPLOADING)
+    return in_hand and (record.lease_until or RELEASED) > (iso(utcnow()) or RELEASED)
 
 
 def _reject(
@@ -278,6 +384,11 @@ def _reject(
 ) -> FileRecord:
     if problems is not None:
         record.problems = problems
+    if any(problem.get("code") == "xsd-unusable" for problem in record.problems):
+        record.hint = (
+            "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
+            " fix or clear that parameter, then drop the file again. The file itself may be fine."
+        )
     record.outcome = Outcome.REJECTED
     metrics.add_metric(name="FilesRejected", unit="Count", value=1)
     return _finish_early(record, deps)
@@ -309,7 +420,7 @@ def _finish_early(record: FileRecord, deps: SubmitDeps) -> FileRecord:
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
-    deps.alerts.send(compose_alert(record))
+    notify(record, deps.records, deps.alerts)
     tag_outcome(record, deps.objects)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from capss import Outcome
 from capss._api import Api
+from capss._client import CapssClient, ClientConfig
 from capss._errors import (
     CapssTimeout,
     CapssUnavailable,
     ForeignLinkRefused,
     JobNotFound,
+    NeedsPersonError,
     ProtocolError,
     RateLimited,
 )
@@ -163,14 +165,33 @@ def test_5xx_on_upload_without_a_job_is_retried(
     assert receipt.attempts == 2
 
 
-def test_persistent_5xx_gives_up_with_the_attempts(
+def test_persistent_503_gives_up_with_the_attempts(
     sim: CapssSimulator, make_client: MakeClient, tmp_path: Path
 ) -> None:
-    sim.inject(Fault.error(500, "upload", times=10))
+    sim.inject(Fault.error(503, "upload", times=10))
     with pytest.raises(CapssUnavailable) as caught:
         upload(make_client, transactions(tmp_path))
     assert caught.value.attempts == 3
     assert caught.value.maybe_accepted is False
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_5xx_that_may_follow_a_created_job_is_never_resent(
+    sim: CapssSimulator, make_client: MakeClient, tmp_path: Path, status: int
+) -> None:
+    sim.inject(Fault.error(status, "upload", times=10))
+    with pytest.raises(CapssUnavailable) as caught:
+        upload(make_client, transactions(tmp_path))
+    assert caught.value.attempts == 1
+    assert caught.value.maybe_accepted is True
+    assert sim.count(method="POST", path_prefix="/api/") == 1
+
+
+def test_plain_http_is_refused_for_a_remote_host() -> None:
+    with pytest.raises(NeedsPersonError, match="not https"):
+        CapssClient(
+            ClientConfig(base_url="http://capss.doj.ca.gov", client_id="a", client_secret="b")
+        )
 
 
 def test_429_waits_retry_after(

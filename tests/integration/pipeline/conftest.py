@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from capss._alerts import Alert, SnsAlertSender
-from capss._aws import S3ObjectStore, StepFunctionsStarter
+from capss._aws import S3ObjectStore, SqsMessages, StepFunctionsStarter
 from capss._credentials import SecretsManagerCredentials
 from capss._files import FileRef
 from capss._finish import FinishDeps
@@ -53,6 +53,8 @@ class RecordingAlerts:
 class Pipeline:
     sim: CapssSimulator
     s3: Any
+    sqs: Any
+    queue_url: str
     submit_settings: SubmitSettings
     submit: SubmitDeps
     status_settings: StatusSettings
@@ -100,6 +102,11 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
             SecretString=json.dumps({"client_id": client_id, "client_secret": secret}),
         )
     topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+    sqs = boto3.client("sqs")
+    # No visibility timeout of its own: a message stays away only as long as the code asks.
+    queue_url = sqs.create_queue(QueueName="intake", Attributes={"VisibilityTimeout": "0"})[
+        "QueueUrl"
+    ]
     iam = boto3.client("iam")
     role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     sfn = boto3.client("stepfunctions")
@@ -133,10 +140,13 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         on_error="submit",
         xsd_uri=None,
         max_file_bytes=5 * 1024 * 1024,
+        max_receives=3,
     )
     return Pipeline(
         sim=sim,
         s3=s3,
+        sqs=sqs,
+        queue_url=queue_url,
         submit_settings=submit_settings,
         submit=SubmitDeps(
             records=records,
@@ -145,6 +155,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
             clients=clients,
             executions=StepFunctionsStarter(machine, sfn),
             alerts=alerts,
+            queue=SqsMessages(sqs),
         ),
         status_settings=StatusSettings(table_name="records", capss=capss, poll=poll),
         status=StatusDeps(records=records, credentials=credentials, clients=clients),
