@@ -672,6 +672,11 @@ class CapssSimulator:
         return self._jobs.snapshot()
 
     @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out so far (for tests that look for leaks)."""
+        return self._tokens.issued()
+
+    @property
     def max_in_flight(self) -> int:
         with self._lock:
             return self._max_in_flight

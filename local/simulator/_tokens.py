@@ -65,6 +65,7 @@ class TokenBook:
         self._lock = threading.Lock()
         self._clients: dict[str, Client] = {}
         self._active: dict[tuple[str, str], Token] = {}
+        self._issued: list[str] = []
 
     def add_client(self, client: Client) -> None:
         with self._lock:
@@ -95,7 +96,13 @@ class TokenBook:
                 )
                 token = Token(value, client, generation, expires)
                 self._active[client.client_id, generation] = token
+                self._issued.append(value)
         return token, max(0, math.floor(token.expires_at - now))
+
+    def issued(self) -> list[str]:
+        """Every token value handed out, so tests can look for leaks of any of them."""
+        with self._lock:
+            return list(self._issued)
 
     def check(self, value: str) -> tuple[Token | None, str]:
         """The live token with that value, or None and why not."""

@@ -15,7 +15,7 @@ import pytest
 from local.__main__ import main
 from local.simulator import Fault
 
-from .conftest import ROOT, SAMPLES, Pipeline, variant
+from .conftest import CLIENTS, ROOT, SAMPLES, Pipeline, variant
 
 Start = Callable[..., Pipeline]
 
@@ -235,3 +235,31 @@ def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> Non
     table = p.stack.client("dynamodb").describe_table(TableName=p.stack.table)["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-license"]
+
+
+def test_no_secret_or_token_reaches_logs_records_alerts_or_state(pipeline: Start) -> None:
+    p = pipeline()
+    p.sim.inject(Fault.error(503, "status", times=1))
+    files = [
+        p.drop("store-0300-clean.xml"),
+        p.drop("store-0301-clean.xml", "000000301"),
+        p.drop("store-0300-error-items.xml"),
+        p.drop("store-0300-invalid.xml"),
+    ]
+    p.finish(*files)
+    secrets = [secret for _, secret, _ in CLIENTS.values()]
+    tokens = p.sim.issued_tokens
+    assert len(tokens) >= 2
+    seen = [p.stack.log.getvalue()]
+    assert "submitted to CAPSS" in seen[0]  # the handlers' logs are really in there
+    dynamodb = p.stack.client("dynamodb")
+    seen += [json.dumps(item) for item in dynamodb.scan(TableName=p.stack.table)["Items"]]
+    seen += [f"{a.subject}\n{a.body}" for a in p.stack.alerts()]
+    sfn = p.stack.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=p.stack.state_machine_arn)["executions"]:
+        history = sfn.get_execution_history(executionArn=execution["executionArn"])
+        seen.append(json.dumps(history["events"], default=str))
+    everything = "\n".join(seen)
+    assert "store-0300-clean.xml" in everything  # the places searched are the real ones
+    for text in secrets + tokens:
+        assert text not in everything
