@@ -59,7 +59,10 @@ FUNCTION_ENV = {
 PARAMETER_DEFAULTS = {
     "CapssEnvironment": ("sandbox", ["sandbox", "production"]),
     "CapssApi": ("current", ["current", "legacy"]),
-    "OnDup": ("submitWithoutDup", ["cancel", "submitDups", "submitWithoutDup"]),
+    "OnDup": (
+        "submitWithoutDup",
+        ["cancel", "submitDups", "submitWithoutDup", "submitWithoutDups"],
+    ),
     "OnError": ("submit", ["cancel", "submit"]),
     "AlertOnComplete": ("false", ["false", "true"]),
     "SecretPrefix": ("capss/", None),

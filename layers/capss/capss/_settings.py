@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from capss._errors import NeedsPersonError
 
-ON_DUP_CHOICES = ("cancel", "submitDups", "submitWithoutDup")
+ON_DUP_CHOICES = ("cancel", "submitDups", "submitWithoutDup", "submitWithoutDups")
+"""CAPSS's spelling of "skip duplicates" is not documented for sure (one public client
+sends submitWithoutDups): both are offered, so an operator can switch without a code change."""
+SKIP_DUPLICATES = frozenset({"submitWithoutDup", "submitWithoutDups"})
 ON_ERROR_CHOICES = ("cancel", "submit")
 
 

@@ -31,7 +31,7 @@ from capss._intake import IntakeLimits, ValidationReport, validate_stream
 from capss._kinds import FileKind
 from capss._outcome import Outcome
 from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
-from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES, SubmitSettings
+from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES, SubmitSettings
 from capss._telemetry import logger, metrics
 
 LEASE = timedelta(minutes=10)
@@ -224,10 +224,11 @@ def _validate_and_send(
         credentials = deps.credentials.for_license(report.license_number or "")
         on_dup, on_error = _options(info.metadata, settings)
         if blind_resend:
-            on_dup = RESEND_ON_DUP
+            # The operator's spelling of "skip duplicates" when it is one, else ours.
+            on_dup = settings.on_dup if settings.on_dup in SKIP_DUPLICATES else RESEND_ON_DUP
             record.messages.append(
                 "An earlier upload attempt ended without an answer; sent again with"
-                " onDup=submitWithoutDup so CAPSS skips anything it already saved."
+                f" onDup={on_dup} so CAPSS skips anything it already saved."
             )
         local_copy.seek(0)
         receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)

@@ -28,10 +28,16 @@ def test_defaults() -> None:
     [
         ("TABLE_NAME", "", "TABLE_NAME is not set"),
         ("CAPSS_API", "v3", "CAPSS_API='v3'"),
-        ("CAPSS_ON_DUP", "submitWithoutDups", "CAPSS_ON_DUP='submitWithoutDups'"),
+        ("CAPSS_ON_DUP", "skipDups", "CAPSS_ON_DUP='skipDups'"),
         ("MAX_FILE_BYTES", "lots", "MAX_FILE_BYTES='lots' is not a number"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         SubmitSettings.from_env({**BASE, name: value})
+
+
+def test_both_spellings_of_skip_duplicates_are_accepted() -> None:
+    # CAPSS's exact spelling is unknown: an operator switches without a code change.
+    for spelling in ("submitWithoutDup", "submitWithoutDups"):
+        assert SubmitSettings.from_env({**BASE, "CAPSS_ON_DUP": spelling}).on_dup == spelling
