@@ -147,3 +147,11 @@ def test_no_path_reaches_for_the_file_or_a_secret() -> None:
     assert "$.poll.wait_seconds" in paths
     for word in ("token", "secret", "password", "body", "content"):
         assert not [path for path in paths if word in path.lower()], word
+
+
+def test_recording_the_outcome_is_retried_on_any_task_failure(asl: dict[str, Any]) -> None:
+    # The finish function is idempotent and owes the file's alert: an SNS or DynamoDB
+    # hiccup must not turn into a lost alert.
+    record = asl["States"]["RecordOutcome"]
+    (retrier,) = [r for r in record["Retry"] if r["ErrorEquals"] == ["States.TaskFailed"]]
+    assert retrier["MaxAttempts"] >= 3

@@ -5,8 +5,10 @@ botocore errors are translated here, at the boundary, into the library's tree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -17,7 +19,7 @@ from capss._telemetry import logger
 
 COPY_CHUNK = 1024 * 1024
 _UNREADABLE = frozenset({"404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied", "405"})
-"""HeadObject answers that mean the version is gone (405: a delete marker) or forbidden."""
+"""S3 answers that mean the version is gone (405: a delete marker) or forbidden."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +61,15 @@ class S3ObjectStore:
         return {"VersionId": ref.version_id} if ref.version_id else {}
 
     def head(self, ref: FileRef) -> ObjectInfo:
-        from botocore.exceptions import ClientError  # noqa: PLC0415
-
-        try:
+        with _reading(ref):
             answer = self._client.head_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code not in _UNREADABLE:
-                raise TransientError(f"S3 could not read {ref.uri} just now ({code})") from error
-            raise NeedsPersonError(
-                f"{ref.uri} cannot be read (S3 answered {code}): it was deleted or the bridge"
-                " may not read it",
-                hint=(
-                    "Drop the file again; if it keeps failing, check that the bucket's"
-                    " encryption key lets the submit function decrypt."
-                ),
-            ) from error
         return ObjectInfo(size=int(answer["ContentLength"]), metadata=answer.get("Metadata", {}))
 
     def download(self, ref: FileRef, dest: BinaryIO) -> None:
-        answer = self._client.get_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
-        with answer["Body"] as body:
-            shutil.copyfileobj(body, dest, COPY_CHUNK)
+        with _reading(ref):
+            answer = self._client.get_object(Bucket=ref.bucket, Key=ref.key, **self._version(ref))
+            with answer["Body"] as body:
+                shutil.copyfileobj(body, dest, COPY_CHUNK)
         dest.flush()
 
     def tag(self, ref: FileRef, tags: dict[str, str]) -> None:
@@ -130,6 +119,30 @@ class SqsMessages:
             answer = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
             self._urls[queue_arn] = answer["QueueUrl"]
         return self._urls[queue_arn]
+
+
+@contextlib.contextmanager
+def _reading(ref: FileRef) -> Iterator[None]:
+    """S3's answers while reading a file, in the library's terms: gone or forbidden needs a
+    person; anything else (throttling, a 5xx, a broken stream) is worth another try."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code not in _UNREADABLE:
+            raise TransientError(f"S3 could not read {ref.uri} just now ({code})") from error
+        raise NeedsPersonError(
+            f"{ref.uri} cannot be read (S3 answered {code}): it was deleted or the bridge"
+            " may not read it",
+            hint=(
+                "Drop the file again; if it keeps failing, check that the bucket's encryption"
+                " key lets the submit function decrypt (kms:Decrypt)."
+            ),
+        ) from error
+    except BotoCoreError as error:
+        raise TransientError(f"S3 could not read {ref.uri} just now ({error})") from error
 
 
 class StepFunctionsStarter:

@@ -14,7 +14,12 @@ from typing import Any, Protocol
 from capss._errors import NeedsPersonError, TransientError
 
 _NEEDS_PERSON_CODES = frozenset(
-    {"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"}
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "DecryptionFailure",
+        "InvalidRequestException",  # e.g. the secret is scheduled for deletion
+    }
 )
 """Secrets Manager answers that retrying will not change; anything else may pass."""
 

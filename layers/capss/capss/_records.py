@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from capss._errors import TransientError
 from capss._files import FileRef
 from capss._outcome import Counts, Outcome
 
@@ -84,6 +85,8 @@ class FileRecord:
     """An upload may have reached CAPSS: the same bytes must not go again unasked."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
+    revision: int = 0
+    """Bumped by every write; a save of an older revision is refused (RecordChanged)."""
 
     @property
     def name(self) -> str:
@@ -133,6 +136,10 @@ def raw_excerpt(body: Mapping[str, Any] | None) -> str | None:
     return json.dumps(body, sort_keys=True, default=str)[:RAW_BODY_LIMIT]
 
 
+class RecordChanged(TransientError):
+    """Another attempt wrote the record since this one read it: this one stops and retries."""
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """The answer to `claim`: ours to work on (with the record as it was), or taken."""
@@ -155,7 +162,9 @@ class RecordStore(Protocol):
 
     def get(self, pk: str) -> FileRecord | None: ...
 
-    def save(self, record: FileRecord) -> None: ...
+    def save(self, record: FileRecord) -> None:
+        """Writes the record unless another attempt wrote it since it was read (RecordChanged)."""
+        ...
 
 
 class DynamoRecordStore:
@@ -197,7 +206,10 @@ class DynamoRecordStore:
                     " #received = if_not_exists(#received, :now),"
                     " #size = if_not_exists(#size, :size),"
                     " #phase = if_not_exists(#phase, :claimed),"
-                    " #outcome = if_not_exists(#outcome, :processing)"
+                    " #revision = if_not_exists(#revision, :zero) + :one,"
+                    # A taken-over attempt starts its story again: no outcome, nothing alerted.
+                    " #outcome = :processing, #alerted = :false"
+                    " REMOVE #error, #hint"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk)"
@@ -214,6 +226,10 @@ class DynamoRecordStore:
                     "#size": "size",
                     "#phase": "phase",
                     "#outcome": "outcome",
+                    "#revision": "revision",
+                    "#alerted": "alerted",
+                    "#error": "error",
+                    "#hint": "hint",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,
@@ -226,6 +242,9 @@ class DynamoRecordStore:
                     ":claimed": Phase.CLAIMED.value,
                     ":uploading": Phase.UPLOADING.value,
                     ":processing": Outcome.PROCESSING.value,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":false": False,
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -268,8 +287,23 @@ class DynamoRecordStore:
         return FileRecord.from_item(item) if item else None
 
     def save(self, record: FileRecord) -> None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
         record.updated_at = iso(utcnow())
-        self._table.put_item(Item=record.to_item())
+        expected = record.revision
+        record.revision += 1
+        try:
+            self._table.put_item(
+                Item=record.to_item(),
+                ConditionExpression="#revision = :expected",
+                ExpressionAttributeNames={"#revision": "revision"},
+                ExpressionAttributeValues={":expected": expected},
+            )
+        except ClientError as error:
+            record.revision = expected
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise RecordChanged(f"{record.uri} was changed by another attempt") from None
 
 
 def _content_pk(record: FileRecord) -> str:

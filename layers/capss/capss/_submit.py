@@ -16,6 +16,7 @@ a case CAPSS resolves by itself.)
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from capss._files import FileRef, refs_from_s3_notification, route
 from capss._intake import IntakeLimits, ValidationReport, validate_stream
 from capss._kinds import FileKind
 from capss._outcome import Outcome
-from capss._records import FileRecord, Phase, RecordStore, iso, utcnow
+from capss._records import FileRecord, Phase, RecordChanged, RecordStore, iso, utcnow
 from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES, SubmitSettings
 from capss._telemetry import logger, metrics
 
@@ -99,8 +100,6 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
         for ref in refs_from_s3_notification(message["body"]):
             try:
                 submit_file(ref, deps, settings)
-            except InProgressElsewhere:
-                raise
             except TransientError as error:
                 if attempt >= settings.max_receives:
                     _give_up(ref, deps, error, attempt)
@@ -118,19 +117,26 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
 
 
 def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int) -> None:
+    """The last try: the file gets an outcome and ops an alert, unless another attempt has it."""
     record = deps.records.get(ref.pk)
-    if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE):
+    if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE) or _held(record):
         return
     record.outcome = Outcome.FAILED
     record.error = f"{error} (after {attempts} tries)"
-    record.hint = (
-        "CAPSS could not be reached. The S3 event is in the intake dead-letter queue: once"
-        " CAPSS answers again (try `capss token`), redrive it (SQS console, Start DLQ redrive)"
-        " and the file is sent; or drop the file again."
+    redrive = (
+        "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
+        " `capss token`), redrive it (SQS console, Start DLQ redrive)"
     )
-    record.lease_until = RELEASED  # a redrive or a new drop takes the file over at once
-    record.maybe_in_capss = record.maybe_in_capss or record.phase is Phase.UPLOADING
-    deps.records.save(record)
+    record.hint = (
+        f"An upload attempt may have reached CAPSS: do not drop the file again. {redrive};"
+        " the bridge then sends it with onDup=submitWithoutDup so CAPSS skips what it has."
+        if record.maybe_in_capss
+        else f"Nothing reached CAPSS. {redrive} and the file is sent, or drop it again."
+    )
+    try:
+        deps.records.save(record)
+    except RecordChanged:
+        return  # another attempt moved the file on: its story, not this one's
     notify(record, deps.records, deps.alerts)
 
 
@@ -162,13 +168,25 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
                 }
             ],
         )
-    blind_resend = record.phase is Phase.UPLOADING
+    if record.phase is Phase.UPLOADING:
+        record.maybe_in_capss = True  # an attempt died after its POST went out
     try:
         return _validate_and_send(
-            ref, record, deps, settings, key_license=place.license_number, blind_resend=blind_resend
+            ref,
+            record,
+            deps,
+            settings,
+            key_license=place.license_number,
+            blind_resend=record.maybe_in_capss,
         )
     except NeedsPersonError as error:
         return _fail(record, deps, error)
+    except TransientError:
+        # Hand the file back at once: the queue's next delivery, not a lease, decides when.
+        record.lease_until = RELEASED
+        with contextlib.suppress(RecordChanged):
+            deps.records.save(record)
+        raise
 
 
 def _already_taken(
@@ -277,12 +295,9 @@ def _upload(
         except TransientError as error:
             record.error = str(error)
             record.upload_attempts += max(error.attempts - 1, 0)
-            if error.maybe_accepted:
-                record.maybe_in_capss = True
-            else:
+            record.maybe_in_capss = record.maybe_in_capss or error.maybe_accepted
+            if not record.maybe_in_capss:
                 record.phase = Phase.CLAIMED  # CAPSS certainly has nothing: a retry sends as new
-            record.lease_until = RELEASED
-            deps.records.save(record)
             raise
         except ProtocolError as error:
             record.maybe_in_capss = True

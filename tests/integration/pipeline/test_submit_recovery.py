@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from capss import Outcome, TransientError
 from capss._files import FileRef
+from capss._finish import finish
 from capss._records import Phase
-from capss._submit import queue_backoff, submit_file, submit_message
+from capss._submit import (
+    RELEASED,
+    InProgressElsewhere,
+    poller_input,
+    queue_backoff,
+    submit_file,
+    submit_message,
+)
 
 from local.simulator import Fault
+from tests.conftest import SAMPLE_FILES
 from tests.integration.pipeline.conftest import BUCKET, Pipeline
 
 CLEAN_KEY = "incoming/transactions/000000300/store-0300-clean.xml"
@@ -77,10 +88,54 @@ def test_last_receive_records_the_failure_and_alerts(pipeline: Pipeline) -> None
     assert f"after {last} tries" in (record.error or "")
     (alert,) = pipeline.alerts.sent
     assert "dead-letter queue" in alert.body
-    # A redrive once CAPSS is back takes the file over and sends it.
+    # A redrive once CAPSS is back takes the file over and sends it...
     pipeline.sim.clear_faults()
-    assert submit_file(ref, pipeline.submit, pipeline.submit_settings).phase is Phase.SUBMITTED
+    record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
+    assert record.phase is Phase.SUBMITTED
+    assert record.outcome is Outcome.PROCESSING
     assert pipeline.sim.count(endpoint="upload", status=202) == 1
+    # ...and its own final outcome is alerted in turn.
+    state = poller_input(record, pipeline.submit_settings)
+    state["poll"]["outcome"] = "timed_out"
+    assert finish(state, pipeline.finish, pipeline.finish_settings)["alerted"] is True
+    assert [a.attributes["outcome"] for a in pipeline.alerts.sent] == ["failed", "timed_out"]
+
+
+def test_a_retry_after_an_unanswered_upload_never_sends_as_new(pipeline: Pipeline) -> None:
+    pipeline.sim.inject(Fault.dropped("upload", after_accept=True))
+    ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY, metadata={"capss-on-dup": "submitDups"})
+    with pytest.raises(TransientError):
+        submit_file(ref, pipeline.submit, pipeline.submit_settings)
+    # The blind resend meets an outage CAPSS certainly took nothing from...
+    pipeline.sim.inject(Fault.error(503, "upload", times=4, headers={"Retry-After": "0"}))
+    with pytest.raises(TransientError):
+        submit_file(ref, pipeline.submit, pipeline.submit_settings)
+    held = pipeline.submit.records.get(ref.pk)
+    assert held is not None
+    assert held.maybe_in_capss
+    # ...and the next try still skips what CAPSS may already have.
+    record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
+    assert record.phase is Phase.SUBMITTED
+    assert [job.on_dup for job in pipeline.sim.jobs] == ["submitDups", "submitWithoutDup"]
+
+
+def test_waiting_for_an_identical_file_hands_the_lease_back(pipeline: Pipeline) -> None:
+    first = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    held = pipeline.submit.records.claim(first, "transactions", timedelta(minutes=5)).record
+    held.license, held.sha256 = (
+        "000000300",
+        hashlib.sha256((SAMPLE_FILES / "store-0300-clean.xml").read_bytes()).hexdigest(),
+    )
+    assert pipeline.submit.records.claim_content(held) is None
+    held.phase = Phase.UPLOADING
+    pipeline.submit.records.save(held)
+    second = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    with pytest.raises(InProgressElsewhere, match="identical file"):
+        submit_file(second, pipeline.submit, pipeline.submit_settings)
+    waiting = pipeline.submit.records.get(second.pk)
+    assert waiting is not None
+    assert waiting.lease_until == RELEASED
+    assert pipeline.sim.count(endpoint="upload") == 0
 
 
 def test_poller_that_failed_to_start_is_started_by_the_retry(pipeline: Pipeline) -> None:

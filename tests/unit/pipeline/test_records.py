@@ -9,7 +9,7 @@ import boto3
 import pytest
 from capss import Counts, Outcome
 from capss._files import FileRef
-from capss._records import DynamoRecordStore, FileRecord, Phase
+from capss._records import DynamoRecordStore, FileRecord, Phase, RecordChanged
 
 REF = FileRef("bucket", "incoming/transactions/000000300/day.xml", "v1", size=10)
 
@@ -79,3 +79,31 @@ def test_record_round_trip_keeps_counts_and_none(store: DynamoRecordStore) -> No
     assert loaded.outcome is Outcome.COMPLETE_WITH_ISSUES
     assert loaded.messages == ["one"]
     assert loaded.updated_at is not None
+
+
+def test_a_stale_copy_cannot_overwrite_a_newer_write(store: DynamoRecordStore) -> None:
+    mine = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    theirs = store.get(REF.pk)
+    assert theirs is not None
+    theirs.phase = Phase.SUBMITTED
+    store.save(theirs)
+    mine.outcome = Outcome.FAILED
+    with pytest.raises(RecordChanged):
+        store.save(mine)
+    current = store.get(REF.pk)
+    assert current is not None
+    assert current.phase is Phase.SUBMITTED
+    assert current.outcome is Outcome.PROCESSING
+
+
+def test_taking_over_a_dead_attempt_clears_its_outcome_and_alert(store: DynamoRecordStore) -> None:
+    dead = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    dead.outcome, dead.alerted, dead.error, dead.hint = Outcome.FAILED, True, "503", "redrive"
+    dead.lease_until = "1970-01-01T00:00:00+00:00"
+    store.save(dead)
+    again = store.claim(REF, "transactions", timedelta(minutes=5))
+    assert not again.taken
+    assert again.record.outcome is Outcome.PROCESSING
+    assert again.record.alerted is False
+    assert again.record.error is None
+    assert again.record.hint is None
