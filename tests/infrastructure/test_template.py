@@ -43,6 +43,7 @@ FUNCTION_ENV = {
         "MAX_FILE_BYTES": {"Ref": "MaxFileBytes"},
         "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
         "INTAKE_MAX_RECEIVES": "5",
+        "ALERT_ON_COMPLETE": {"Ref": "AlertOnComplete"},
     },
     "StatusFunction": {
         "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},

@@ -65,6 +65,10 @@ def _client(service: str) -> Any:
     return boto3.client(service)
 
 
+def _license_secrets(capss: CapssSettings) -> SecretsManagerCredentials:
+    return SecretsManagerCredentials(capss.secret_prefix, _client("secretsmanager"))
+
+
 @functools.cache
 def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
     from capss._submit import SubmitDeps  # noqa: PLC0415
@@ -80,9 +84,7 @@ def submit_runtime() -> tuple[SubmitSettings, SubmitDeps]:
     deps = SubmitDeps(
         records=DynamoRecordStore.for_table(settings.table_name),
         objects=objects,
-        credentials=SecretsManagerCredentials(
-            settings.capss.secret_prefix, _client("secretsmanager")
-        ),
+        credentials=_license_secrets(settings.capss),
         clients=capss_clients(settings.capss),
         executions=StepFunctionsStarter(settings.state_machine_arn, _client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, _client("sns")),
@@ -99,9 +101,7 @@ def status_runtime() -> tuple[StatusSettings, StatusDeps]:
     settings = StatusSettings.from_env()
     deps = StatusDeps(
         records=DynamoRecordStore.for_table(settings.table_name),
-        credentials=SecretsManagerCredentials(
-            settings.capss.secret_prefix, _client("secretsmanager")
-        ),
+        credentials=_license_secrets(settings.capss),
         clients=capss_clients(settings.capss, STATUS_TIMEOUT),
     )
     return settings, deps

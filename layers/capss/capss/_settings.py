@@ -55,6 +55,10 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return _choice(env, name, "false", ("true", "false")) == "true"
+
+
 @dataclass(frozen=True, slots=True)
 class CapssSettings:
     """How to reach CAPSS; a license's secret may override base_url and api."""
@@ -108,6 +112,7 @@ class SubmitSettings:
     xsd_uri: str | None
     max_file_bytes: int
     max_receives: int
+    alert_on_complete: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -123,6 +128,7 @@ class SubmitSettings:
             xsd_uri=env.get("CAPSS_XSD_URI") or None,
             max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),
             max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
+            alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
         )
 
 
@@ -151,9 +157,8 @@ class FinishSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
         env = os.environ if env is None else env
-        flag = _choice(env, "ALERT_ON_COMPLETE", "false", ("true", "false"))
         return cls(
             table_name=_text(env, "TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
-            alert_on_complete=flag == "true",
+            alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
         )

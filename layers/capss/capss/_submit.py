@@ -201,7 +201,7 @@ def _already_taken(
         # poller; starting it again under the same name and input is a no-op otherwise.
         deps.executions.start(ref.execution_name, poller_input(record, settings))
     else:
-        notify(record, deps.records, deps.alerts)
+        notify(record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete)
     return record
 
 
@@ -257,7 +257,7 @@ def _validate_and_send(
         record.submission_id = receipt.submission_id
         record.submitted_at = iso(utcnow())
         record.outcome = Outcome.COMPLETE
-        return _finish_early(record, deps)
+        return _finish_early(record, deps, alert_on_complete=settings.alert_on_complete)
     record.phase = Phase.SUBMITTED
     record.outcome = Outcome.PROCESSING
     record.hint = None
@@ -432,11 +432,13 @@ def _fail(record: FileRecord, deps: SubmitDeps, error: NeedsPersonError) -> File
     return _finish_early(record, deps)
 
 
-def _finish_early(record: FileRecord, deps: SubmitDeps) -> FileRecord:
+def _finish_early(
+    record: FileRecord, deps: SubmitDeps, *, alert_on_complete: bool = False
+) -> FileRecord:
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
-    notify(record, deps.records, deps.alerts)
+    notify(record, deps.records, deps.alerts, alert_on_complete=alert_on_complete)
     tag_outcome(record, deps.objects)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record

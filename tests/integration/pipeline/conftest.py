@@ -141,6 +141,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         xsd_uri=None,
         max_file_bytes=5 * 1024 * 1024,
         max_receives=3,
+        alert_on_complete=False,
     )
     return Pipeline(
         sim=sim,
