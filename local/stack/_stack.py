@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from capss._records import FileRecord
+
 from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
 from local.stack._clock import ScaledClock
 from local.stack._invoke import FunctionHost, patched_lambda
@@ -38,8 +40,6 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 """Added to every function's environment: no X-Ray daemon and no CloudWatch here."""
-
-FINAL_PHASE = "done"
 
 
 @dataclass(frozen=True)
@@ -79,19 +79,17 @@ class FileOutcome:
         return str(self.record.get("outcome", "processing"))
 
     def to_json(self) -> dict[str, Any]:
-        counts = self.record.get("counts") or {}
+        """The documented per-file JSON (the library's own view of the record) and more."""
+        documented = (
+            FileRecord.from_item(self.record).result().to_json()
+            if self.record
+            else {"file": self.file.name, "outcome": self.outcome}
+        )
         return {
+            **documented,
             "file": self.file.name,
             "key": self.file.key,
             "version_id": self.file.version_id,
-            "outcome": self.outcome,
-            "submission_id": self.record.get("submission_id"),
-            "status_url": self.record.get("status_url"),
-            "counts": {
-                name: counts.get(name)
-                for name in ("transactions", "items", "saved", "errors", "duplicates")
-            },
-            "messages": list(self.record.get("messages") or []),
             "problems": list(self.record.get("problems") or []),
             "alerts": [alert.subject for alert in self.alerts],
         }
@@ -354,7 +352,8 @@ class LocalStack:
         timeout: float = 60.0,
         progress: Callable[[FileOutcome], None] | None = None,
     ) -> list[FileOutcome]:
-        """Until every file's record is final and no poller execution runs; in drop order."""
+        """Until every file has its final outcome (and its alert, where one is owed) and no
+        poller execution runs; in drop order."""
         deadline = time.monotonic() + timeout
         final: dict[DroppedFile, dict[str, Any]] = {}
         while True:
@@ -362,7 +361,7 @@ class LocalStack:
                 if dropped in final:
                     continue
                 record = self.record(dropped)
-                if record and record.get("phase") == FINAL_PHASE:
+                if record and _settled(record):
                     final[dropped] = record
                     if progress:
                         progress(FileOutcome(dropped, record))
@@ -380,6 +379,13 @@ class LocalStack:
             time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
         # A last read: the finish step may have added to a record seen final earlier.
         return [FileOutcome(f, self.record(f) or final[f], self.alerts_for(f)) for f in files]
+
+
+def _settled(item: dict[str, Any]) -> bool:
+    """Final, and alerted where a person must act: the last try's give-up is final too,
+    though its phase stays open for a redrive."""
+    record = FileRecord.from_item(item)
+    return record.outcome.is_final and (record.alerted or not record.outcome.needs_person)
 
 
 def _union_environment(functions: Any) -> dict[str, str]:

@@ -263,3 +263,31 @@ def test_no_secret_or_token_reaches_logs_records_alerts_or_state(pipeline: Start
     assert "store-0300-clean.xml" in everything  # the places searched are the real ones
     for text in secrets + tokens:
         assert text not in everything
+
+
+def test_a_lasting_outage_ends_in_a_failed_record_an_alert_and_the_dead_letter_queue(
+    pipeline: Start,
+) -> None:
+    p = pipeline()
+    p.sim.inject(Fault.error(503, "upload", times=1000, headers={"Retry-After": "0"}))
+    clean = p.drop("store-0300-clean.xml")
+    (result,) = p.finish(clean)
+    assert result.outcome == "failed"
+    assert "after 5 tries" in result.record["error"]
+    (alert,) = result.alerts
+    assert alert.subject == "CAPSS failed: 000000300 store-0300-clean.xml"
+    assert "dead-letter queue" in alert.body
+    # Backoff between the five receives, then the redrive policy moves the event aside.
+    assert p.stack.clock.redeliveries[:4] == [120.0, 240.0, 480.0, 900.0]
+    dlq = p.stack.account.queues["IntakeDeadLetterQueue"].url
+    sqs = p.stack.client("sqs")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        if attributes["ApproximateNumberOfMessages"] == "1":
+            break
+        time.sleep(0.05)
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert p.sim.count(endpoint="upload", status=202) == 0

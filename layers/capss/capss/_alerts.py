@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from capss._outcome import Outcome
-from capss._records import FileRecord, RecordStore
+from capss._records import FileRecord, RecordStore, problem_text
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
@@ -93,7 +93,7 @@ def compose_alert(record: FileRecord) -> Alert:
         lines += ["", f"Counts from CAPSS: {shown}"]
     if record.problems:
         lines += ["", "Problems found in the file:"]
-        lines += [f"  - {_problem_line(problem)}" for problem in record.problems]
+        lines += [f"  - {problem_text(problem)}" for problem in record.problems]
     if record.messages:
         lines += ["", "CAPSS said:"]
         lines += [f"  - {message}" for message in record.messages]
@@ -117,18 +117,6 @@ def _next_step(record: FileRecord) -> str:
     if errors and duplicates == 0:
         return _FIX_ERRORS
     return _NEXT_STEPS[record.outcome]
-
-
-def _problem_line(problem: dict[str, Any]) -> str:
-    where = []
-    if problem.get("line"):
-        where.append(f"line {problem['line']}")
-    if problem.get("transaction"):
-        where.append(f"transaction {problem['transaction']}")
-    if problem.get("item"):
-        where.append(f"item {problem['item']}")
-    place = f" ({', '.join(where)})" if where else ""
-    return f"{problem.get('severity', 'error')}{place}: {problem.get('message', '')}"
 
 
 class SnsAlertSender:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from capss._errors import TransientError
 from capss._files import FileRef
-from capss._outcome import Counts, Outcome
+from capss._outcome import Counts, FileResult, Outcome
 
 RAW_BODY_LIMIT = 16_000
 """Characters of CAPSS's last answer kept on the record (DynamoDB items stop at 400 KB)."""
@@ -96,6 +96,21 @@ class FileRecord:
     def uri(self) -> str:
         return FileRef(self.bucket, self.key, self.version_id).uri
 
+    def result(self) -> FileResult:
+        """The documented JSON view: CAPSS's messages, then the file's problems and any error."""
+        messages = list(self.messages)
+        messages += [problem_text(problem) for problem in self.problems]
+        if self.error:
+            messages.append(self.error)
+        return FileResult(
+            file=self.name,
+            outcome=self.outcome,
+            submission_id=self.submission_id,
+            status_url=self.status_url,
+            counts=self.counts,
+            messages=tuple(messages),
+        )
+
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {}
         for spec in fields(self):
@@ -117,6 +132,15 @@ class FileRecord:
         values["outcome"] = Outcome(values.get("outcome", Outcome.PROCESSING))
         values["counts"] = Counts.from_json(values.get("counts"))
         return cls(**values)
+
+
+def problem_text(problem: Mapping[str, Any]) -> str:
+    """One validation problem as a line: where it is, then what is wrong."""
+    where = [
+        f"{name} {problem[name]}" for name in ("line", "transaction", "item") if problem.get(name)
+    ]
+    place = f" ({', '.join(where)})" if where else ""
+    return f"{problem.get('severity', 'error')}{place}: {problem.get('message', '')}"
 
 
 def _plain(value: Any) -> Any:
