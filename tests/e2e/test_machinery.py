@@ -212,6 +212,11 @@ def lambda_handler(event, context):
                                 Message=f"File:        {event['uri']}\\n",
                                 MessageAttributes={"outcome": {"DataType": "String",
                                                                "StringValue": outcome}})
+    # As the real finish step does: the record says when its alert went out.
+    boto3.client("dynamodb").update_item(
+        TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": event["pk"]}},
+        UpdateExpression="SET alerted = :t", ExpressionAttributeValues={":t": {"BOOL": True}},
+    )
     return {"outcome": outcome}
 """
 
