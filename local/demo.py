@@ -91,7 +91,7 @@ def check(drop: Drop, result: FileOutcome) -> list[str]:
     if result.outcome != drop.expected:
         problems.append(f"expected {drop.expected}, got {result.outcome}")
     if drop.message_prefix:
-        messages = result.record.get("messages") or []
+        messages = result.record.get("notes") or []
         if not any(str(m).startswith(drop.message_prefix) for m in messages):
             problems.append(f"no message starting {drop.message_prefix!r} (got {messages})")
     return problems

@@ -47,7 +47,7 @@ def test_demo_paths(pipeline: Start) -> None:
     assert "/api/itemupdate/" in results[update].record["status_url"]
     assert results[again].outcome == "rejected"
     assert again.version_id != clean.version_id
-    assert results[again].record["messages"][0].startswith("Identical to")
+    assert results[again].record["notes"][0].startswith("Identical to")
     # Alerts for everything that needs a person, none for clean files.
     subjects = {f: [a.subject for a in r.alerts] for f, r in results.items()}
     assert subjects[errors] == ["CAPSS complete_with_issues: 000000300 store-0300-error-items.xml"]

@@ -97,6 +97,9 @@ def compose_alert(record: FileRecord) -> Alert:
     if record.messages:
         lines += ["", "CAPSS said:"]
         lines += [f"  - {message}" for message in record.messages]
+    if record.notes:
+        lines += ["", "Notes from the bridge:"]
+        lines += [f"  - {note}" for note in record.notes]
     if record.error:
         lines += ["", f"What went wrong: {record.error}"]
     lines += ["", f"What to do: {record.hint or _next_step(record)}"]

@@ -21,6 +21,7 @@ from capss._client import SANDBOX_URL, CapssClient, ClientConfig, UploadReceipt
 from capss._errors import CapssError, JobNotFound, TransientError
 from capss._kinds import FileKind
 from capss._outcome import Counts, FileResult, Outcome
+from capss._records import problem_text
 from capss._settings import ON_DUP_CHOICES, ON_ERROR_CHOICES
 from capss._status import StatusResult
 from capss._tls import DEFAULT_CIPHERS
@@ -193,16 +194,15 @@ def _submit(args: argparse.Namespace) -> int:
     name = args.file.name
     report = _validate_path(args.file, kind, args.xsd)
     if not report.ok:
-        text = report.format_text(str(args.file))
         if args.json:
-            _print_json(
-                FileResult(name, Outcome.REJECTED, messages=tuple(text.splitlines())).to_json()
-            )
+            problems = tuple(problem_text(p) for p in report.to_json()["problems"])
+            _print_json(FileResult(name, Outcome.REJECTED, messages=problems).to_json())
         else:
-            print(text, file=sys.stderr)
+            print(report.format_text(str(args.file)), file=sys.stderr)
             print(f"capss: {name} was not sent: correct it and submit again", file=sys.stderr)
         return EXIT_NOT_DONE
     with _client(args) as client:
+        client.check_license(report.license_number)
         with args.file.open("rb") as fileobj:
             receipt = client.upload(fileobj, name, kind, args.on_dup, args.on_error)
         print(

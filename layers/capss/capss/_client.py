@@ -175,6 +175,20 @@ class CapssClient:
         """The current token (cached or new), as much of it as may be shown."""
         return TokenInfo.of(self._token(None))
 
+    def check_license(self, license_number: str | None) -> None:
+        """Refuses a file of another license than this client's, before it is sent.
+
+        The current API's token names its license; a legacy token does not, and then
+        nothing can be checked here (CAPSS itself refuses the file).
+        """
+        token_license = self.token().license_id
+        if token_license and license_number and token_license != license_number:
+            raise NeedsPersonError(
+                f"the file is for license {license_number}, but CAPSS client"
+                f" {self.config.client_id!r} belongs to license {token_license}",
+                hint=f"Use license {license_number}'s own CAPSS API client.",
+            )
+
     def _token(self, stale: str | None) -> Token:
         if stale is not None:
             self._cache.drop(self._cache_key, stale)

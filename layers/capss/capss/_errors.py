@@ -37,7 +37,10 @@ class CapssError(Exception):
 class TransientError(CapssError):
     """Worth retrying: CAPSS or the network failed in a way that may pass."""
 
-    hint = "Nothing to do yet: the bridge retries on its own and alerts if it keeps failing."
+    hint = (
+        "Try again later; check the URL and the network if it keeps failing (the deployed"
+        " bridge retries by itself and alerts when it gives up)."
+    )
 
     def __init__(
         self,
@@ -67,13 +70,13 @@ class ProtocolError(CapssError):
 class CapssUnavailable(TransientError):
     """CAPSS could not be reached, dropped the connection, or answered 5xx."""
 
-    hint = "CAPSS or the network is down for now: it is retried; check the URL if it persists."
+    hint = "CAPSS or the network is down for now: try again later; check the URL if it persists."
 
 
 class CapssTimeout(TransientError):
     """CAPSS did not connect or answer within the timeout."""
 
-    hint = "CAPSS is slow or unreachable: it is retried; raise the timeout if it persists."
+    hint = "CAPSS is slow or unreachable: try again later; raise the timeout if it persists."
 
 
 class RateLimited(TransientError):

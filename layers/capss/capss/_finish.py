@@ -55,7 +55,7 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     else:
         record.outcome = Outcome(poll.get("outcome", Outcome.FAILED.value))
         if record.outcome is Outcome.TIMED_OUT:
-            record.messages.append(
+            record.notes.append(
                 f"CAPSS had not finished after {poll.get('polls', 0)} status checks over"
                 f" {_duration(int(poll.get('waited_seconds', 0)))}."
             )

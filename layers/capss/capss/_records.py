@@ -69,6 +69,9 @@ class FileRecord:
     on_error: str | None = None
     counts: Counts = field(default_factory=Counts)
     messages: list[str] = field(default_factory=list)
+    """What CAPSS said."""
+    notes: list[str] = field(default_factory=list)
+    """What the bridge itself has to say about the file (a repeat, a resend, a time-out)."""
     problems: list[dict[str, Any]] = field(default_factory=list)
     transactions: int | None = None
     items: int | None = None
@@ -98,7 +101,7 @@ class FileRecord:
 
     def result(self) -> FileResult:
         """The documented JSON view: CAPSS's messages, then the file's problems and any error."""
-        messages = list(self.messages)
+        messages = list(self.messages) + list(self.notes)
         messages += [problem_text(problem) for problem in self.problems]
         if self.error:
             messages.append(self.error)

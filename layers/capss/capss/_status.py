@@ -88,12 +88,15 @@ def _read_current(body: Mapping[str, Any], kind: FileKind) -> _Reading:
     if saved is None and kind is FileKind.ITEM_UPDATES:
         # An item update's records are items: savedCount is the saved items.
         saved = _int(body.get("savedCount"))
+    duplicates = statistics.get("duplicates")
+    if duplicates is None and body.get("hasDuplicates") is False:
+        duplicates = 0  # the current API gives no count, but its flag says there were none
     counts = Counts(
         transactions=statistics.get("transactions"),
         items=statistics.get("items"),
         saved=saved,
         errors=statistics.get("errors"),
-        duplicates=statistics.get("duplicates"),
+        duplicates=duplicates,
     )
     messages = tuple(str(m) for m in _list(body.get("errorMessages"))) + tuple(
         str(m) for m in _list(body.get("successMessages"))

@@ -26,7 +26,15 @@ from typing import Any, Protocol
 from capss._alerts import AlertSender, notify
 from capss._aws import ExecutionStarter, MessageQueue, ObjectStore, tag_outcome
 from capss._credentials import CredentialSource, LicenseCredentials
-from capss._errors import NeedsPersonError, ProtocolError, TransientError
+from capss._errors import (
+    BadCredentials,
+    CapssError,
+    NeedsPersonError,
+    ProtocolError,
+    RequestRejected,
+    TlsFailure,
+    TransientError,
+)
 from capss._files import FileRef, refs_from_s3_notification, route
 from capss._intake import IntakeLimits, ValidationReport, validate_stream
 from capss._kinds import FileKind
@@ -55,7 +63,7 @@ class UploadClient(Protocol):
         self, fileobj: Any, filename: str, kind: FileKind, on_dup: str, on_error: str
     ) -> Any: ...
 
-    def token(self) -> Any: ...
+    def check_license(self, license_number: str | None) -> None: ...
 
     def __enter__(self) -> UploadClient: ...
 
@@ -133,11 +141,13 @@ def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: in
         if record.maybe_in_capss
         else f"Nothing reached CAPSS. {redrive} and the file is sent, or drop it again."
     )
+    record.completed_at = iso(utcnow())
     try:
         deps.records.save(record)
     except RecordChanged:
         return  # another attempt moved the file on: its story, not this one's
     notify(record, deps.records, deps.alerts)
+    tag_outcome(record, deps.objects)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -179,8 +189,8 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
             key_license=place.license_number,
             blind_resend=record.maybe_in_capss,
         )
-    except NeedsPersonError as error:
-        return _fail(record, deps, error)
+    except (NeedsPersonError, ProtocolError) as error:
+        return _fail(record, deps, error, settings)
     except TransientError:
         # Hand the file back at once: the queue's next delivery, not a lease, decides when.
         record.lease_until = RELEASED
@@ -240,11 +250,11 @@ def _validate_and_send(
             if holder is not None:
                 return _reject_identical(record, deps, holder)
         credentials = deps.credentials.for_license(report.license_number or "")
-        on_dup, on_error = _options(info.metadata, settings)
+        on_dup, on_error = _options(record, info.metadata, settings)
         if blind_resend:
             # The operator's spelling of "skip duplicates" when it is one, else ours.
             on_dup = settings.on_dup if settings.on_dup in SKIP_DUPLICATES else RESEND_ON_DUP
-            record.messages.append(
+            record.notes.append(
                 "An earlier upload attempt ended without an answer; sent again with"
                 f" onDup={on_dup} so CAPSS skips anything it already saved."
             )
@@ -283,14 +293,14 @@ def _upload(
     on_dup: str,
     on_error: str,
 ) -> Any:
-    record.phase = Phase.UPLOADING
-    record.upload_attempts += 1
-    record.on_dup, record.on_error = on_dup, on_error
-    record.lease_until = iso(utcnow() + LEASE)
-    deps.records.save(record)
     with deps.clients(credentials) as client:
+        client.check_license(record.license)  # the token comes first: no upload is at stake
+        record.phase = Phase.UPLOADING
+        record.upload_attempts += 1
+        record.on_dup, record.on_error = on_dup, on_error
+        record.lease_until = iso(utcnow() + LEASE)
+        deps.records.save(record)
         try:
-            _check_client_license(client, record)
             return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
             record.error = str(error)
@@ -308,17 +318,6 @@ def _upload(
                     " have taken the file: look for it in CAPSS before dropping it again."
                 ),
             ) from error
-
-
-def _check_client_license(client: UploadClient, record: FileRecord) -> None:
-    """Guard against store A's file going out with store B's API client."""
-    token_license = getattr(client.token(), "license_id", None)
-    if token_license and token_license != record.license:
-        raise NeedsPersonError(
-            f"the CAPSS client in the secret for license {record.license} belongs to license"
-            f" {token_license}",
-            hint=f"Put license {record.license}'s own API client into its secret.",
-        )
 
 
 def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]:
@@ -342,14 +341,24 @@ def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]
     }
 
 
-def _options(metadata: dict[str, str], settings: SubmitSettings) -> tuple[str, str]:
-    """Per-file onDup/onError from object metadata; an unknown value keeps the default."""
-    on_dup = metadata.get(METADATA_ON_DUP, settings.on_dup)
-    on_error = metadata.get(METADATA_ON_ERROR, settings.on_error)
-    return (
-        on_dup if on_dup in ON_DUP_CHOICES else settings.on_dup,
-        on_error if on_error in ON_ERROR_CHOICES else settings.on_error,
-    )
+def _options(
+    record: FileRecord, metadata: dict[str, str], settings: SubmitSettings
+) -> tuple[str, str]:
+    """Per-file onDup/onError from object metadata; an unknown value keeps the stack's, noted."""
+    chosen = []
+    for name, default, choices in (
+        (METADATA_ON_DUP, settings.on_dup, ON_DUP_CHOICES),
+        (METADATA_ON_ERROR, settings.on_error, ON_ERROR_CHOICES),
+    ):
+        value = metadata.get(name, default)
+        if value not in choices:
+            record.notes.append(
+                f"Object metadata {name}={value!r} is not one of {', '.join(choices)}:"
+                f" sent with the stack's {default!r}."
+            )
+            value = default
+        chosen.append(value)
+    return chosen[0], chosen[1]
 
 
 def _note_report(record: FileRecord, report: ValidationReport) -> None:
@@ -414,7 +423,7 @@ def _reject_identical(record: FileRecord, deps: SubmitDeps, holder: str) -> File
     earlier = deps.records.get(holder)
     where = earlier.uri if earlier else holder
     record.duplicate_of = holder
-    record.messages.append(
+    record.notes.append(
         f"Identical to {where}, already sent for license {record.license}: not sent again."
     )
     record.hint = (
@@ -424,12 +433,34 @@ def _reject_identical(record: FileRecord, deps: SubmitDeps, holder: str) -> File
     return _reject(record, deps)
 
 
-def _fail(record: FileRecord, deps: SubmitDeps, error: NeedsPersonError) -> FileRecord:
+def _fail(
+    record: FileRecord, deps: SubmitDeps, error: CapssError, settings: SubmitSettings
+) -> FileRecord:
     record.outcome = Outcome.FAILED
     record.error = str(error)
-    record.hint = error.hint
+    record.hint = stack_hint(error, record, settings.capss.secret_prefix)
     logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})
     return _finish_early(record, deps)
+
+
+def stack_hint(error: CapssError, record: FileRecord, secret_prefix: str) -> str:
+    """What ops changes in the deployed stack: the errors' own hints speak to the command line."""
+    secret = f"{secret_prefix}{record.license}"
+    again = "then drop the file again."
+    if isinstance(error, BadCredentials):
+        return (
+            f"Put the client id and secret from CAPSS's API Client page (for this CAPSS"
+            f" environment) into the secret {secret}, {again}"
+        )
+    if isinstance(error, TlsFailure):
+        return (
+            "The TLS connection to CAPSS failed. If the handshake failed, set the stack's"
+            " TlsCiphers parameter (e.g. DEFAULT@SECLEVEL=1); if the certificate was refused,"
+            f" check the CapssEnvironment parameter and CAPSS's certificate; {again}"
+        )
+    if isinstance(error, RequestRejected):
+        return f"CAPSS refused the file as sent: correct what its message says, {again}"
+    return error.hint
 
 
 def _finish_early(

@@ -254,3 +254,13 @@ def test_no_secret_or_token_in_logs_errors_or_output(
     text = "\n".join(shown)
     for secret in secrets:
         assert secret not in text
+
+
+def test_submit_refuses_a_file_of_another_license_before_sending(
+    env: None, capsys: pytest.CaptureFixture[str], sim: CapssSimulator
+) -> None:
+    other = Path(__file__).resolve().parents[3] / "events" / "files" / "store-0301-clean.xml"
+    code, _, err = run(capsys, "submit", str(other))
+    assert code == 1
+    assert "is for license 000000301" in err
+    assert sim.count(endpoint="upload") == 0

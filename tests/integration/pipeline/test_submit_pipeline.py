@@ -91,7 +91,7 @@ def test_identical_bytes_dropped_again_are_not_sent_twice(pipeline: Pipeline) ->
     record = submit_file(second, pipeline.submit, pipeline.submit_settings)
     assert record.outcome is Outcome.REJECTED
     assert record.duplicate_of == first.pk
-    assert record.messages[0].startswith("Identical to s3://intake/")
+    assert record.notes[0].startswith("Identical to s3://intake/")
     assert pipeline.uploads() == 1
     (alert,) = pipeline.alerts.sent
     assert alert.subject == "CAPSS rejected: 000000300 store-0300-clean.xml"
@@ -150,9 +150,13 @@ def test_wrong_secret_fails_with_a_hint_and_no_upload(pipeline: Pipeline) -> Non
     record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
     assert record.outcome is Outcome.FAILED
     assert pipeline.uploads() == 0
+    assert record.upload_attempts == 0  # the token was refused: no upload was at stake
     (alert,) = pipeline.alerts.sent
     assert "wrong-one" not in alert.body
+    # The fix is in the stack (the license's secret), not in a command's options.
     assert record.hint is not None
+    assert "secret capss/000000300" in record.hint
+    assert "CAPSS_CLIENT" not in record.hint
     assert record.hint in alert.body
 
 
@@ -192,7 +196,7 @@ def test_lost_answer_is_resent_so_capss_skips_what_it_has(pipeline: Pipeline) ->
     assert record.phase is Phase.SUBMITTED
     assert record.on_dup == "submitWithoutDup"
     assert record.upload_attempts == 2
-    assert "sent again with onDup=submitWithoutDup" in record.messages[0]
+    assert "sent again with onDup=submitWithoutDup" in record.notes[0]
     assert pipeline.sim.jobs[1].on_dup == "submitWithoutDup"
 
 
@@ -260,3 +264,19 @@ def test_poller_failure_is_recorded_and_alerted_once(pipeline: Pipeline) -> None
     assert finish(state, pipeline.finish, pipeline.finish_settings)["alerted"] is False
     (alert,) = pipeline.alerts.sent
     assert "ProtocolError: CAPSS answered HTML" in alert.body
+
+
+def test_metadata_overrides_and_a_bad_one_is_noted(pipeline: Pipeline) -> None:
+    ref = pipeline.drop(
+        "store-0300-clean.xml",
+        CLEAN_KEY,
+        metadata={"capss-on-dup": "cancel", "capss-on-error": "sometimes"},
+    )
+    record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
+    assert (record.on_dup, record.on_error) == ("cancel", "submit")
+    (job,) = pipeline.sim.jobs
+    assert (job.on_dup, job.on_error) == ("cancel", "submit")
+    assert record.notes == [
+        "Object metadata capss-on-error='sometimes' is not one of cancel, submit:"
+        " sent with the stack's 'submit'."
+    ]

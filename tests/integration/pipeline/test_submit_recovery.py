@@ -88,6 +88,9 @@ def test_last_receive_records_the_failure_and_alerts(pipeline: Pipeline) -> None
     assert f"after {last} tries" in (record.error or "")
     (alert,) = pipeline.alerts.sent
     assert "dead-letter queue" in alert.body
+    assert record.completed_at is not None
+    tags = pipeline.s3.get_object_tagging(Bucket=BUCKET, Key=ref.key, VersionId=ref.version_id)
+    assert tags["TagSet"] == [{"Key": "capss-outcome", "Value": "failed"}]
     # A redrive once CAPSS is back takes the file over and sends it...
     pipeline.sim.clear_faults()
     record = submit_file(ref, pipeline.submit, pipeline.submit_settings)

@@ -98,7 +98,8 @@ LEGACY_UPDATE = {
 def test_current_upload_body_is_complete_with_its_counts() -> None:
     result = normalise_status(CURRENT_UPLOAD, 200, FileKind.TRANSACTIONS, Api.CURRENT)
     assert result.outcome is Outcome.COMPLETE
-    assert result.counts == Counts(transactions=1, items=1, saved=1, errors=0, duplicates=None)
+    # No duplicates count in this API, but "hasDuplicates": false says there were none.
+    assert result.counts == Counts(transactions=1, items=1, saved=1, errors=0, duplicates=0)
     assert result.messages == tuple(CURRENT_UPLOAD["successMessages"])  # type: ignore[arg-type]
     assert result.completed_at == datetime(2025, 12, 15, 14, 8, 10, 848995)
     assert result.raw == CURRENT_UPLOAD
@@ -108,7 +109,7 @@ def test_current_upload_body_is_complete_with_its_counts() -> None:
 def test_current_update_body_counts_saved_items_from_saved_count() -> None:
     result = normalise_status(CURRENT_UPDATE, 200, FileKind.ITEM_UPDATES, Api.CURRENT)
     assert result.outcome is Outcome.COMPLETE
-    assert result.counts == Counts(saved=1)
+    assert result.counts == Counts(saved=1, duplicates=0)
     assert result.completed_at is None
 
 
