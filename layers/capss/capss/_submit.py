@@ -269,12 +269,9 @@ def _validate_and_send(
         record.outcome = Outcome.COMPLETE
         return _finish_early(record, deps, alert_on_complete=settings.alert_on_complete)
     record.phase = Phase.SUBMITTED
-    record.outcome = Outcome.PROCESSING
-    record.hint = None
     record.submission_id = receipt.submission_id
     record.status_url = receipt.status_url
     record.submitted_at = iso(utcnow())
-    record.error = None
     name = ref.execution_name
     record.execution_arn = deps.executions.execution_arn(name)
     deps.records.save(record)
