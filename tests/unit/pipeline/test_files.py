@@ -6,7 +6,7 @@ import json
 import re
 
 from capss import FileKind
-from capss._files import FileRef, refs_from_s3_notification, route
+from capss._files import FileRef, Route, refs_from_s3_notification, route
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,8 +14,8 @@ EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 def test_route_reads_kind_and_license() -> None:
-    assert route("incoming/transactions/000000300/day.xml") == route(
-        "incoming/transactions/000000300/day.xml"
+    assert route("incoming/transactions/000000300/day.xml") == Route(
+        FileKind.TRANSACTIONS, "000000300"
     )
     place = route("incoming/item-updates/000000300/fix.xml")
     assert place is not None
