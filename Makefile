@@ -37,6 +37,7 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=layers/capss $(BIN)/lint-imports --no-cache
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint --ignore=URI statemachine/*.asl.json
 	$(TOOLS)/bin/sam validate --lint --template template.yaml

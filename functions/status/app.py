@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from capss.lambda_entry import logger, metrics, status_check
+from capss.aws.status_function import status_check
+from capss.telemetry import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

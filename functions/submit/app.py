@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from capss.lambda_entry import logger, metrics, submit_batch
+from capss.aws.submit_function import submit_batch
+from capss.telemetry import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,7 @@
     with sim:
         ...  # sim.base_url, sim.ca_pem_path, sim.requests, sim.jobs, sim.inject(Fault(...))
 
-It follows `CAPSS.md` and the DOJ documents: `/oauth2/token` (JWT, "Bearer") and `/oauth/token`
+It follows `docs/capss-api.md`: `/oauth2/token` (JWT, "Bearer") and `/oauth/token`
 (UUID, "bearer") with HTTP Basic; one live token per client and generation, handed back with its
 remaining lifetime; `save`/`updateItem` answer 202 with a status link; a job answers 202 for its
 first `polls_to_complete - 1` status calls, then its final body in its generation's shape. A token

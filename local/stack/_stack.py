@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from capss._outcome import Outcome
-from capss._records import FileRecord
+from capss import telemetry
+from capss.aws import wiring
+from capss.outcome import Outcome
+from capss.pipeline.records import FileRecord
 
 from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
 from local.stack._clock import ScaledClock
@@ -460,9 +462,7 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
     `log` too; other threads' prints (the handlers run on the poller's and Step
     Functions' threads) are routed there, the caller's own prints are not.
     """
-    from capss import _telemetry  # noqa: PLC0415
-
-    handler = _telemetry.logger.registered_handler
+    handler = telemetry.logger.registered_handler
     saved_stream = handler.setStream(log) if isinstance(handler, logging.StreamHandler) else None
     saved_stdout = sys.stdout
     sys.stdout = _ThreadRoutedOutput(saved_stdout, log)
@@ -479,9 +479,7 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
 
 def _reset_library() -> None:
     """A fresh account: the library's cold-start caches must not keep the last one's clients."""
-    from capss import lambda_entry  # noqa: PLC0415
-
-    lambda_entry.reset()
+    wiring.reset()
 
 
 def _unquote(key: str) -> str:

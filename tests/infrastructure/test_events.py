@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, SQSEvent
-from capss._files import FileRef, refs_from_s3_notification
+from capss.pipeline.files import FileRef, refs_from_s3_notification
 
 from tests.conftest import load_event
 

@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from capss.client.api import Api
+from capss.pipeline.settings import (
+    ON_DUP_CHOICES,
+    ON_ERROR_CHOICES,
+    FinishSettings,
+    StatusSettings,
+    SubmitSettings,
+)
 
 from local.stack._template import Template
 from tests.infrastructure.cfn import ROOT, TEMPLATE, as_list, of_type
@@ -20,63 +28,41 @@ FUNCTIONS = {
     "FinishFunction": "functions/finish/",
 }
 
-COMMON_ENV = {
-    "TABLE_NAME": {"Ref": "SubmissionsTable"},
-    "POWERTOOLS_SERVICE_NAME": "capss-bridge",
-    "POWERTOOLS_METRICS_NAMESPACE": "CapssBridge",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "CAPSS_BASE_URL": {
-        "Fn::FindInMap": ["CapssEnvironments", {"Ref": "CapssEnvironment"}, "BaseUrl"]
-    },
-    "CAPSS_API": {"Ref": "CapssApi"},
-    "CAPSS_SECRET_PREFIX": {"Ref": "SecretPrefix"},
-    "CAPSS_TLS_CIPHERS": {"Ref": "TlsCiphers"},
+SETTINGS = {
+    "SubmitFunction": SubmitSettings,
+    "StatusFunction": StatusSettings,
+    "FinishFunction": FinishSettings,
 }
+READ_BY_POWERTOOLS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+}
+OPTIONAL = {"CAPSS_CA_BUNDLE", "POLL_MAX_WAIT_SECONDS", "POLL_BACKOFF_RATE", "POLL_BUDGET_SECONDS"}
+"""Variables the code reads with a default of its own where the template may leave them out."""
 
-FUNCTION_ENV = {
-    "SubmitFunction": {
-        "STATE_MACHINE_ARN": {"Ref": "PollerStateMachine"},
-        "TOPIC_ARN": {"Ref": "AlertTopic"},
-        "CAPSS_ON_DUP": {"Ref": "OnDup"},
-        "CAPSS_ON_ERROR": {"Ref": "OnError"},
-        "CAPSS_XSD_URI": {"Ref": "OfficialXsdS3Uri"},
-        "MAX_FILE_BYTES": {"Ref": "MaxFileBytes"},
-        "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
-        "INTAKE_MAX_RECEIVES": "5",
-        "ALERT_ON_COMPLETE": {"Ref": "AlertOnComplete"},
-    },
-    "StatusFunction": {
-        "POLL_FIRST_WAIT_SECONDS": {"Ref": "FirstPollWaitSeconds"},
-        "POLL_MAX_WAIT_SECONDS": {"Ref": "MaxPollWaitSeconds"},
-        "POLL_BACKOFF_RATE": {"Ref": "PollBackoffRate"},
-        "POLL_BUDGET_SECONDS": {"Ref": "PollBudgetSeconds"},
-    },
-    "FinishFunction": {
-        "TOPIC_ARN": {"Ref": "AlertTopic"},
-        "ALERT_ON_COMPLETE": {"Ref": "AlertOnComplete"},
-    },
-}
 
-PARAMETER_DEFAULTS = {
-    "CapssEnvironment": ("sandbox", ["sandbox", "production"]),
-    "CapssApi": ("current", ["current", "legacy"]),
-    "OnDup": (
-        "submitWithoutDup",
-        ["cancel", "submitDups", "submitWithoutDup", "submitWithoutDups"],
-    ),
-    "OnError": ("submit", ["cancel", "submit"]),
-    "AlertOnComplete": ("false", ["false", "true"]),
-    "SecretPrefix": ("capss/", None),
-    "TlsCiphers": ("DEFAULT", None),
-    "OfficialXsdS3Uri": ("", None),
-    "AlertEmail": ("", None),
-    "MaxFilesInFlight": (5, None),
-    "MaxFileBytes": (52428800, None),
-    "FirstPollWaitSeconds": (60, None),
-    "MaxPollWaitSeconds": (900, None),
-    "PollBackoffRate": ("2", None),
-    "PollBudgetSeconds": (86400, None),
-}
+class _Reads(dict[str, str]):
+    """An environment that remembers which variables the code asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def _deployed_environment(name: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """A function's environment as CloudFormation resolves it with the parameters' defaults."""
+    stack = Template.load(TEMPLATE, overrides)
+    stack.refs.update({logical: f"local-{logical}" for logical in stack.resources})
+    variables = {
+        **stack.globals_for("Function")["Environment"]["Variables"],
+        **stack.resources[name]["Properties"]["Environment"]["Variables"],
+    }
+    return {key: str(value) for key, value in stack.resolve(variables).items()}
 
 
 def _properties(resources: Resources, name: str) -> dict[str, Any]:
@@ -107,21 +93,43 @@ def test_globals_follow_the_runtime_contract(template: dict[str, Any]) -> None:
     assert function["MemorySize"] == 512
     assert function["Tracing"] == "Active"
     assert function["Layers"] == [{"Ref": "CapssLayer"}]
-    assert function["Environment"]["Variables"] == COMMON_ENV
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTION_ENV))
-def test_each_function_gets_its_own_settings(resources: Resources, name: str) -> None:
-    variables = _properties(resources, name)["Environment"]["Variables"]
-    assert variables == FUNCTION_ENV[name]
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -> None:
+    deployed = _deployed_environment(name)
+    environment = _Reads(deployed)
+    SETTINGS[name].from_env(environment)
+    given = set(deployed) - READ_BY_POWERTOOLS
+    assert given - environment.asked == set(), f"{name} is given variables its code never reads"
+    unset = environment.asked - given
+    assert unset <= OPTIONAL, f"{name} reads variables the template does not set: {unset}"
 
 
-def test_every_referenced_variable_is_a_parameter_or_resource(template: dict[str, Any]) -> None:
-    known = set(template["Parameters"]) | set(template["Resources"])
-    names = set()
-    for variables in [COMMON_ENV, *FUNCTION_ENV.values()]:
-        names |= {v["Ref"] for v in variables.values() if isinstance(v, dict) and "Ref" in v}
-    assert names <= known
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
+    deployed = _deployed_environment(name)
+    required = {"TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN", "CAPSS_BASE_URL"}
+    bare = {key: value for key, value in deployed.items() if key in required}
+    assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
+
+
+def test_parameter_choices_are_the_codes_choices(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert tuple(parameters["OnDup"]["AllowedValues"]) == ON_DUP_CHOICES
+    assert tuple(parameters["OnError"]["AllowedValues"]) == ON_ERROR_CHOICES
+    assert parameters["CapssApi"]["AllowedValues"] == [api.value for api in Api]
+
+
+def test_parameters_reach_the_settings() -> None:
+    overrides = {"CapssApi": "legacy", "AlertOnComplete": "true", "PollBudgetSeconds": "7200"}
+    submit = SubmitSettings.from_env(_deployed_environment("SubmitFunction", overrides))
+    status = StatusSettings.from_env(_deployed_environment("StatusFunction", overrides))
+    finish = FinishSettings.from_env(_deployed_environment("FinishFunction", overrides))
+    assert submit.capss.api == "legacy"
+    assert submit.alert_on_complete
+    assert finish.alert_on_complete
+    assert status.poll.budget_seconds == 7200
 
 
 def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:
@@ -130,10 +138,6 @@ def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:
         assert spec.get("Description"), f"{name} has no description"
         if spec["Type"] == "Number":
             assert "AllowedValues" in spec or {"MinValue", "MaxValue"} <= set(spec), name
-    for name, (default, allowed) in PARAMETER_DEFAULTS.items():
-        assert parameters[name]["Default"] == default, name
-        if allowed is not None:
-            assert parameters[name]["AllowedValues"] == allowed, name
     # AWS refuses a maximum concurrency below 2 on an SQS event source.
     assert parameters["MaxFilesInFlight"]["MinValue"] == 2
 

@@ -1,5 +1,7 @@
 """Cold-start import cost of each handler, as a ratio to `import boto3` measured in the same run.
 
+Importing a handler loads every module its events use (its wiring imports them at init).
+
 Run with `make bench`. Medians of fresh interpreters, side by side, so a slow or busy
 machine moves both sides alike.
 """
@@ -18,12 +20,6 @@ RUNS = 9
 BUDGET_RATIO = {"submit": 2.0, "status": 2.0, "finish": 1.6}
 """Handler import (with its first-event modules) against plain `import boto3`, which every
 Python Lambda that talks to AWS pays anyway."""
-
-FIRST_EVENT = {
-    "submit": "import capss._submit, capss._client, boto3",
-    "status": "import capss._poll, capss._client, boto3",
-    "finish": "import capss._finish, boto3",
-}
 
 
 def _seconds(code: str) -> float:
@@ -51,8 +47,6 @@ def _median_ratio(code: str, baseline: str) -> tuple[float, float, float]:
 def test_handler_cold_import_within_budget(function: str) -> None:
     path = f"import sys; sys.path[:0] = [{str(ROOT / 'layers/capss')!r}, "
     path += f"{str(ROOT / 'functions' / function)!r}]\n"
-    ratio, handler, baseline = _median_ratio(
-        path + "import app\n" + FIRST_EVENT[function], "import boto3"
-    )
+    ratio, handler, baseline = _median_ratio(path + "import app\n", "import boto3")
     print(f"\n{function}: {handler * 1000:.0f} ms vs boto3 {baseline * 1000:.0f} ms: x{ratio:.2f}")
     assert ratio <= BUDGET_RATIO[function]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from capss._errors import (
+from capss.errors import (
     BadCredentials,
     CapssError,
     CapssTimeout,
@@ -23,31 +23,30 @@ from capss._errors import (
     TlsFailure,
     TransientError,
 )
-from capss._kinds import FileKind
-from capss._outcome import Counts, FileResult, Outcome
+from capss.kinds import FileKind
+from capss.outcome import Counts, FileResult, Outcome
 
 if TYPE_CHECKING:
-    from capss._api import Api
-    from capss._client import CapssClient, ClientConfig, TokenInfo, UploadReceipt
-    from capss._intake import validate_path, validate_stream
-    from capss._report import Problem, Severity, ValidationReport
-    from capss._status import StatusResult, normalise_status
-    from capss._xmlsafe import IntakeLimits
+    from capss.client.api import Api
+    from capss.client.client import CapssClient, ClientConfig, TokenInfo, UploadReceipt
+    from capss.client.status import StatusResult, normalise_status
+    from capss.intake.report import IntakeLimits, Problem, Severity, ValidationReport
+    from capss.intake.validate import validate_path, validate_stream
 
 _LAZY = {
-    "Api": "capss._api",
-    "CapssClient": "capss._client",
-    "ClientConfig": "capss._client",
-    "TokenInfo": "capss._client",
-    "UploadReceipt": "capss._client",
-    "validate_path": "capss._intake",
-    "validate_stream": "capss._intake",
-    "Problem": "capss._report",
-    "Severity": "capss._report",
-    "ValidationReport": "capss._report",
-    "StatusResult": "capss._status",
-    "normalise_status": "capss._status",
-    "IntakeLimits": "capss._xmlsafe",
+    "Api": "capss.client.api",
+    "CapssClient": "capss.client.client",
+    "ClientConfig": "capss.client.client",
+    "TokenInfo": "capss.client.client",
+    "UploadReceipt": "capss.client.client",
+    "validate_path": "capss.intake.validate",
+    "validate_stream": "capss.intake.validate",
+    "Problem": "capss.intake.report",
+    "Severity": "capss.intake.report",
+    "ValidationReport": "capss.intake.report",
+    "StatusResult": "capss.client.status",
+    "normalise_status": "capss.client.status",
+    "IntakeLimits": "capss.intake.report",
 }
 
 

@@ -1,5 +1,5 @@
 """`python -m capss`: the same as the `capss` command."""
 
-from capss._cli import main
+from capss.cli.main import main
 
 raise SystemExit(main())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from capss._api import Api
-from capss._auth import TokenCache
-from capss._client import CapssClient, ClientConfig
+from capss.client.api import Api
+from capss.client.auth import TokenCache
+from capss.client.client import CapssClient, ClientConfig
 
 from local.simulator import CapssSimulator
 from tests.integration.client.simclient import CLIENT_ID, LICENSE, SECRET, Listener, MakeClient

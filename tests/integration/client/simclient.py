@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from capss._client import CapssClient
+from capss.client.client import CapssClient
 
 CLIENT_ID = "apitest"
 SECRET = "Password1-integration"

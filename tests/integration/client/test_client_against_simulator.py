@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from capss import Outcome
-from capss._api import Api
-from capss._client import CapssClient, ClientConfig
-from capss._errors import (
+from capss.client.api import Api
+from capss.client.client import CapssClient, ClientConfig
+from capss.client.status import StatusResult
+from capss.errors import (
     CapssTimeout,
     CapssUnavailable,
     ForeignLinkRefused,
@@ -18,8 +19,7 @@ from capss._errors import (
     ProtocolError,
     RateLimited,
 )
-from capss._kinds import FileKind
-from capss._status import StatusResult
+from capss.kinds import FileKind
 
 from local.simulator import CapssSimulator, Fault
 from tests.integration.client.simclient import (

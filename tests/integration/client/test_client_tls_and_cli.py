@@ -11,12 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from capss import _cli
-from capss._api import Api
-from capss._auth import TokenCache
-from capss._client import CapssClient, ClientConfig
-from capss._errors import TlsFailure
-from capss._kinds import FileKind
+from capss.cli import main as cli_main
+from capss.client.api import Api
+from capss.client.auth import TokenCache
+from capss.client.client import CapssClient, ClientConfig
+from capss.errors import TlsFailure
+from capss.kinds import FileKind
 
 from local.simulator import CapssSimulator
 from tests.integration.client.simclient import (
@@ -88,14 +88,14 @@ def env(monkeypatch: pytest.MonkeyPatch, sim: CapssSimulator) -> None:
     monkeypatch.delenv("CAPSS_TLS_CIPHERS", raising=False)
     # The command's retries must not sleep for real here.
     monkeypatch.setattr(
-        _cli,
+        cli_main,
         "CapssClient",
         lambda config: CapssClient(config, token_cache=TokenCache(), sleep=lambda _: None),
     )
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = _cli.main(list(args))
+    code = cli_main.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -10,22 +10,26 @@ from typing import Any
 
 import boto3
 import pytest
-from capss._alerts import Alert, SnsAlertSender
-from capss._aws import S3ObjectStore, SqsMessages, StepFunctionsStarter
-from capss._credentials import SecretsManagerCredentials
-from capss._files import FileRef
-from capss._finish import FinishDeps
-from capss._poll import StatusDeps
-from capss._records import DynamoRecordStore
-from capss._runtime import capss_clients
-from capss._settings import (
+from capss.aws.capss_clients import capss_clients
+from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.s3 import S3ObjectStore
+from capss.aws.secrets import SecretsManagerCredentials
+from capss.aws.sns import SnsAlertSender
+from capss.aws.sqs import SqsMessages
+from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.intake.validate import validate_stream
+from capss.pipeline.alerts import Alert
+from capss.pipeline.files import FileRef
+from capss.pipeline.finish import FinishDeps
+from capss.pipeline.poll import StatusDeps
+from capss.pipeline.settings import (
     CapssSettings,
     FinishSettings,
     PollSettings,
     StatusSettings,
     SubmitSettings,
 )
-from capss._submit import SubmitDeps
+from capss.pipeline.submit import SubmitDeps
 
 from local.simulator import CapssSimulator
 from tests.conftest import SAMPLE_FILES
@@ -157,6 +161,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
             executions=StepFunctionsStarter(machine, sfn),
             alerts=alerts,
             queue=SqsMessages(sqs),
+            validate=validate_stream,
         ),
         status_settings=StatusSettings(table_name="records", capss=capss, poll=poll),
         status=StatusDeps(records=records, credentials=credentials, clients=clients),

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from capss import Outcome, TransientError
-from capss._finish import finish
-from capss._poll import check_status
-from capss._records import FileRecord, Phase
-from capss._submit import InProgressElsewhere, submit_file
+from capss.pipeline.finish import finish
+from capss.pipeline.poll import check_status
+from capss.pipeline.records import FileRecord, Phase
+from capss.pipeline.submit import InProgressElsewhere, submit_file
 
 from local.simulator import Fault
 from tests.integration.pipeline.conftest import LICENSES, Pipeline

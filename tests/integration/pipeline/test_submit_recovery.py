@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from capss import Outcome, TransientError
-from capss._files import FileRef
-from capss._finish import finish
-from capss._records import Phase
-from capss._submit import (
+from capss.pipeline.files import FileRef
+from capss.pipeline.finish import finish
+from capss.pipeline.records import Phase
+from capss.pipeline.submit import (
     RELEASED,
     InProgressElsewhere,
     poller_input,

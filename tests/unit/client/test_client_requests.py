@@ -9,13 +9,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import capss._errors as errors
+import capss.errors as errors
 import httpx
 import pytest
-from capss._api import Api
-from capss._auth import BearerAuth, Origin, Token, TokenCache
-from capss._client import CapssClient, ClientConfig
-from capss._errors import (
+from capss.client.api import Api
+from capss.client.auth import BearerAuth, Origin, Token, TokenCache
+from capss.client.client import CapssClient, ClientConfig
+from capss.errors import (
     BadCredentials,
     CapssError,
     CapssTimeout,
@@ -28,8 +28,8 @@ from capss._errors import (
     RequestRejected,
     TransientError,
 )
-from capss._kinds import FileKind
-from capss._outcome import Outcome
+from capss.kinds import FileKind
+from capss.outcome import Outcome
 
 BASE = "https://capss-sb.doj.ca.gov"
 SECRET = "Password1-very-secret"

@@ -1,4 +1,4 @@
-"""Every status body CAPSS.md and the DOJ documents show, normalised."""
+"""Every status body docs/capss-api.md and the DOJ documents show, normalised."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 from capss import Counts, Outcome
-from capss._api import Api
-from capss._errors import ProtocolError
-from capss._kinds import FileKind
-from capss._status import normalise_status
+from capss.client.api import Api
+from capss.client.status import normalise_status
+from capss.errors import ProtocolError
+from capss.kinds import FileKind
 
 CURRENT_UPLOAD = {
     "fileName": "STGsingleptr.xml",

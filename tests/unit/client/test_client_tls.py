@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from capss._errors import NeedsPersonError, TlsFailure
-from capss._tls import ssl_context
+from capss.client.tls import ssl_context
+from capss.errors import NeedsPersonError, TlsFailure
 
 
 def cipher_names(context: ssl.SSLContext) -> set[str]:
@@ -19,7 +19,7 @@ def test_default_context_verifies_and_offers_rsa_key_exchange() -> None:
     context = ssl_context()
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname is True
-    # Python's own default offers only forward-secret key exchange (CAPSS.md, TLS).
+    # Python's own default offers only forward-secret key exchange (docs/capss-api.md, TLS).
     assert "AES256-GCM-SHA384" in cipher_names(context)
     assert "AES256-GCM-SHA384" not in cipher_names(ssl.create_default_context())
 

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from capss._intake import IntakeLimits, Severity, ValidationReport, validate_path, validate_stream
-from capss._kinds import FileKind
-from capss._xmlsafe import safe_parser
+from capss.intake.reader import safe_parser
+from capss.intake.validate import (
+    IntakeLimits,
+    Severity,
+    ValidationReport,
+    validate_path,
+    validate_stream,
+)
+from capss.kinds import FileKind
 from lxml import etree
 
 CORPUS = Path(__file__).parent / "corpus"

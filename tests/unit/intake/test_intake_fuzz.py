@@ -6,8 +6,8 @@ import io
 import re
 from pathlib import Path
 
-from capss._intake import IntakeLimits, validate_stream
-from capss._kinds import FileKind
+from capss.intake.validate import IntakeLimits, validate_stream
+from capss.kinds import FileKind
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

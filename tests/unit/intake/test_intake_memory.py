@@ -9,7 +9,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from capss._intake import validate_path
+from capss.intake.validate import validate_path
 
 FILES = Path(__file__).parents[3] / "events" / "files"
 TARGET_BYTES = 40 * 1024 * 1024
@@ -17,7 +17,7 @@ TARGET_BYTES = 40 * 1024 * 1024
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from capss._intake import validate_path
+from capss.intake.validate import validate_path
 report = validate_path(Path(sys.argv[1])) if len(sys.argv) > 1 else None
 print(json.dumps({
     "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from capss._intake import (
+from capss.intake.validate import (
     IntakeLimits,
     Problem,
     Severity,
@@ -17,7 +17,7 @@ from capss._intake import (
     validate_path,
     validate_stream,
 )
-from capss._kinds import FileKind
+from capss.kinds import FileKind
 
 FILES = Path(__file__).parents[3] / "events" / "files"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from capss import Counts, Outcome
-from capss._alerts import SUBJECT_LIMIT, compose_alert, should_alert
-from capss._records import FileRecord
+from capss.pipeline.alerts import SUBJECT_LIMIT, compose_alert, should_alert
+from capss.pipeline.records import FileRecord
 
 
 def _record(outcome: Outcome, **extra: object) -> FileRecord:

@@ -6,7 +6,7 @@ import json
 import re
 
 from capss import FileKind
-from capss._files import FileRef, Route, refs_from_s3_notification, route
+from capss.pipeline.files import FileRef, Route, refs_from_s3_notification, route
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from capss._poll import next_wait
-from capss._settings import PollSettings
+from capss.pipeline.poll import next_wait
+from capss.pipeline.settings import PollSettings
 
 POLL = PollSettings(
     first_wait_seconds=60, max_wait_seconds=900, backoff_rate=2, budget_seconds=86400

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from capss._settings import SettingsError, SubmitSettings
+from capss.pipeline.settings import SettingsError, SubmitSettings
 
 BASE = {
     "TABLE_NAME": "t",

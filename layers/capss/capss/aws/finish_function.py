@@ -1,0 +1,28 @@
+"""The finish function: the poller's last step records the outcome and alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.s3 import S3ObjectStore
+from capss.aws.sns import SnsAlertSender
+from capss.aws.wiring import aws_client, cold_start
+from capss.pipeline.finish import FinishDeps, finish
+from capss.pipeline.settings import FinishSettings
+
+
+@cold_start
+def runtime() -> tuple[FinishSettings, FinishDeps]:
+    settings = FinishSettings.from_env()
+    deps = FinishDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        objects=S3ObjectStore(aws_client("s3")),
+        alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
+    )
+    return settings, deps
+
+
+def finish_file(state: dict[str, Any]) -> dict[str, Any]:
+    settings, deps = runtime()
+    return finish(state, deps, settings)

@@ -1,0 +1,64 @@
+"""Each license's CAPSS API client from Secrets Manager, through Powertools' cached provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from capss.aws.wiring import aws_client
+from capss.errors import TransientError
+from capss.pipeline import advice
+from capss.pipeline.credentials import LicenseCredentials, MissingCredentials, parse_secret
+from capss.pipeline.settings import CapssSettings
+
+_NEEDS_PERSON_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "DecryptionFailure",
+        "InvalidRequestException",  # e.g. the secret is scheduled for deletion
+    }
+)
+"""Secrets Manager answers that retrying will not change; anything else may pass."""
+
+SECRET_CACHE_SECONDS = 300
+"""A rotated secret is picked up within five minutes without a redeploy."""
+
+
+class SecretsManagerCredentials:
+    """Credentials from Secrets Manager through Powertools' cached provider."""
+
+    def __init__(self, prefix: str, client: Any) -> None:
+        self._prefix = prefix
+        self._provider = SecretsProvider(boto3_client=client)
+
+    def for_license(self, license_number: str) -> LicenseCredentials:
+        name = f"{self._prefix}{license_number}"
+        try:
+            value = self._provider.get(name, max_age=SECRET_CACHE_SECONDS)
+        except GetParameterError as error:
+            code = _error_code(error.__cause__ or error.__context__)
+            if code not in _NEEDS_PERSON_CODES:
+                raise TransientError(
+                    f"the secret {name} could not be read just now ({code or 'no answer'})"
+                ) from None
+            raise MissingCredentials(
+                f"no CAPSS credentials for license {license_number}: secret {name} could not"
+                f" be read ({code})",
+                hint=advice.create_secret(name),
+            ) from None
+        return parse_secret(license_number, name, value)
+
+
+def _error_code(error: BaseException | None) -> str | None:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def license_secrets(capss: CapssSettings) -> SecretsManagerCredentials:
+    return SecretsManagerCredentials(capss.secret_prefix, aws_client("secretsmanager"))

@@ -1,0 +1,26 @@
+"""Alerts out through the SNS topic that emails ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capss.pipeline.alerts import Alert
+
+
+class SnsAlertSender:
+    """Publishes to the alert topic, with attributes for filtered subscriptions."""
+
+    def __init__(self, topic_arn: str, client: Any) -> None:
+        self._topic_arn = topic_arn
+        self._client = client
+
+    def send(self, alert: Alert) -> None:
+        self._client.publish(
+            TopicArn=self._topic_arn,
+            Subject=alert.subject,
+            Message=alert.body,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in alert.attributes.items()
+            },
+        )

@@ -1,0 +1,28 @@
+"""The status function: one status check of a CAPSS job per call of the poller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients
+from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.secrets import license_secrets
+from capss.aws.wiring import cold_start
+from capss.pipeline.poll import StatusDeps, check_status
+from capss.pipeline.settings import StatusSettings
+
+
+@cold_start
+def runtime() -> tuple[StatusSettings, StatusDeps]:
+    settings = StatusSettings.from_env()
+    deps = StatusDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        credentials=license_secrets(settings.capss),
+        clients=capss_clients(settings.capss, STATUS_TIMEOUT),
+    )
+    return settings, deps
+
+
+def status_check(state: dict[str, Any]) -> dict[str, Any]:
+    settings, deps = runtime()
+    return check_status(state, deps, settings)

@@ -1,0 +1,62 @@
+"""The submit function: an SQS batch of S3 notifications, each new file version sent once."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from capss.aws.capss_clients import capss_clients
+from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.s3 import S3ObjectStore
+from capss.aws.secrets import license_secrets
+from capss.aws.sns import SnsAlertSender
+from capss.aws.sqs import SqsMessages
+from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.wiring import aws_client, cold_start
+from capss.intake.validate import validate_stream
+from capss.pipeline.settings import SubmitSettings
+from capss.pipeline.submit import SubmitDeps, submit_message
+from capss.telemetry import logger
+
+
+@cold_start
+def runtime() -> tuple[SubmitSettings, SubmitDeps]:
+    settings = SubmitSettings.from_env()
+    objects = S3ObjectStore(aws_client("s3"))
+    xsd_uri = settings.xsd_uri
+
+    @functools.cache
+    def official_xsd() -> bytes | None:
+        return objects.read_uri(xsd_uri) if xsd_uri else None
+
+    deps = SubmitDeps(
+        records=DynamoRecordStore.for_table(settings.table_name),
+        objects=objects,
+        credentials=license_secrets(settings.capss),
+        clients=capss_clients(settings.capss),
+        executions=StepFunctionsStarter(settings.state_machine_arn, aws_client("stepfunctions")),
+        alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
+        queue=SqsMessages(aws_client("sqs")),
+        validate=validate_stream,
+        xsd=official_xsd,
+    )
+    return settings, deps
+
+
+def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """An SQS batch of S3 notifications; the messages to try again are reported back.
+
+    An unexpected error also sends its message back: after the last receive it lands in
+    the dead-letter queue, whose alarm tells ops.
+    """
+    settings, deps = runtime()
+    failures = []
+    for message in event.get("Records", []):
+        try:
+            done = submit_message(message, deps, settings)
+        except Exception:
+            logger.exception("unexpected failure", extra={"message_id": message["messageId"]})
+            done = False
+        if not done:
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}

@@ -1,0 +1,192 @@
+"""What validating one file found: problems a store manager can act on, and the file's facts."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
+
+from capss.kinds import FileKind
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    max_bytes: int = 50 * 1024 * 1024
+    max_depth: int = 64
+    max_problems: int = 200
+    """Problems kept in a report; the rest are counted in one closing warning."""
+    max_prologue_bytes: int = 64 * 1024
+    """Bytes before the root element that the byte check reads; lxml's own check covers the rest."""
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    """The file is rejected: nothing is sent to CAPSS."""
+    WARNING = "warning"
+    """The file is sent anyway; the warning is reported beside the outcome."""
+
+
+class ProblemJson(TypedDict):
+    severity: str
+    code: str
+    message: str
+    line: int | None
+    transaction: int | None
+    item: int | None
+
+
+class ReportJson(TypedDict):
+    file: NotRequired[str]
+    kind: str
+    ok: bool
+    license_number: str | None
+    transactions: int
+    items: int
+    first_transaction_at: str | None
+    last_transaction_at: str | None
+    sha256: str
+    size: int
+    problems: list[ProblemJson]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding. `code` is stable (tests and alerts match on it); `message` is for people."""
+
+    severity: Severity
+    code: str
+    message: str
+    line: int | None = None
+    transaction: int | None = None
+    """1-based position of the propertyTransaction in the file."""
+    item: int | None = None
+    """1-based position of the item within its transaction."""
+
+    @property
+    def where(self) -> str:
+        parts = []
+        if self.transaction is not None:
+            parts.append(f"transaction {self.transaction}")
+        if self.item is not None:
+            parts.append(f"item {self.item}")
+        return ", ".join(parts)
+
+    def to_json(self) -> ProblemJson:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "line": self.line,
+            "transaction": self.transaction,
+            "item": self.item,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    kind: FileKind
+    problems: tuple[Problem, ...]
+    sha256: str
+    """Hex digest of the exact bytes; empty when the file was refused before it was read in full."""
+    size: int
+    license_number: str | None = None
+    transactions: int = 0
+    items: int = 0
+    first_transaction_at: datetime | None = None
+    last_transaction_at: datetime | None = None
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def format_text(self, name: str) -> str:
+        lines = []
+        for problem in self.problems:
+            place = f"{name}:{problem.line}" if problem.line is not None else name
+            where = f" ({problem.where})" if problem.where else ""
+            lines.append(f"{place}: {problem.severity.value}: {problem.message}{where}")
+        lines.append(f"{name}: {self._summary()}")
+        return "\n".join(lines)
+
+    def _summary(self) -> str:
+        verdict = "valid" if self.ok else "INVALID"
+        counts = f"{_plural(len(self.errors), 'error')}, {_plural(len(self.warnings), 'warning')}"
+        facts = [
+            f"license {self.license_number or '?'}",
+            _plural(self.transactions, "transaction"),
+            _plural(self.items, "item"),
+        ]
+        if self.first_transaction_at and self.last_transaction_at:
+            facts.append(
+                f"{self.first_transaction_at.isoformat()} to {self.last_transaction_at.isoformat()}"
+            )
+        return f"{verdict}, {counts} ({', '.join(facts)})"
+
+    def to_json(self, name: str | None = None) -> ReportJson:
+        data: ReportJson = {
+            "kind": self.kind.value,
+            "ok": self.ok,
+            "license_number": self.license_number,
+            "transactions": self.transactions,
+            "items": self.items,
+            "first_transaction_at": _iso(self.first_transaction_at),
+            "last_transaction_at": _iso(self.last_transaction_at),
+            "sha256": self.sha256,
+            "size": self.size,
+            "problems": [p.to_json() for p in self.problems],
+        }
+        if name is not None:
+            data = {"file": name, **data}
+        return data
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class ProblemLog:
+    """Collects problems in file order, keeping at most `limit` so a huge bad file stays small."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept: list[Problem] = []
+        self._dropped = 0
+
+    def add(self, problem: Problem) -> None:
+        if len(self._kept) < self._limit:
+            self._kept.append(problem)
+        else:
+            self._dropped += 1
+
+    def problems(self) -> tuple[Problem, ...]:
+        if not self._dropped:
+            return tuple(self._kept)
+        more = Problem(
+            Severity.WARNING,
+            "too-many-problems",
+            f"{self._dropped} more problems are not listed; fix the ones above and check again.",
+        )
+        return (*self._kept, more)
+
+
+def problem_text(problem: Mapping[str, Any]) -> str:
+    """One validation problem as a line: where it is, then what is wrong."""
+    where = [
+        f"{name} {problem[name]}" for name in ("line", "transaction", "item") if problem.get(name)
+    ]
+    place = f" ({', '.join(where)})" if where else ""
+    return f"{problem.get('severity', 'error')}{place}: {problem.get('message', '')}"

@@ -1,0 +1,345 @@
+"""What a CAPSS file must contain, checked one parse event at a time.
+
+Only what is certainly wrong is an error: no official XSD is public, so anything CAPSS might
+accept (unknown elements, unusual item types, extra precision) is at most a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+
+from capss.intake.reader import line_of
+from capss.intake.report import Problem, ProblemLog, Severity
+
+ROOT = "capssUpload"
+BULK = "bulkUploadData"
+LICENSE = "licenseNumber"
+TRANSACTION = "propertyTransaction"
+KNOWN_ITEM_TYPES = frozenset({"BUY", "PAWN", "CONSIGN", "TRADE", "AUCTION"})
+ESSENTIAL_ITEM_FIELDS = ("type", "loanBuyNumber", "amount", "article", "description")
+ON_FILE = "on file"
+
+_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?"
+)
+_AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
+_FUTURE_GRACE = timedelta(days=1)
+
+
+class EnvelopeRules:
+    """Root element and license: the same for every kind of file."""
+
+    def __init__(self, log: ProblemLog, expected_license: str | None) -> None:
+        self.log = log
+        self.license_number: str | None = None
+        self.transactions = 0
+        self.items = 0
+        self.first_transaction_at: datetime | None = None
+        self.last_transaction_at: datetime | None = None
+        self._expected_license = expected_license
+        self._path: list[str] = []
+        self._has_children: list[bool] = []
+        self._root_ok = False
+        self._bulks = 0
+
+    def start(self, element: etree._Element) -> None:
+        if self._has_children:
+            self._has_children[-1] = True
+        self._path.append(str(element.tag))
+        self._has_children.append(False)
+        depth = len(self._path)
+        if depth == 1:
+            self._check_root(element)
+        elif self._root_ok:
+            if depth == 2 and self._path[1] == BULK:
+                self._check_bulk(element)
+            self.started(element, self._path)
+
+    def end(self, element: etree._Element) -> None:
+        if self._root_ok and len(self._path) > 1:
+            self.ended(element, self._path, is_leaf=not self._has_children[-1])
+        self._path.pop()
+        self._has_children.pop()
+
+    def finish(self) -> None:
+        """Called once the whole file was read (not when reading stopped early)."""
+        if self._root_ok and self._bulks == 0:
+            self.error(
+                "missing-license", f"The file has no <{BULK}> element, so it names no license."
+            )
+
+    def started(self, element: etree._Element, path: list[str]) -> None:
+        """Kind-specific rules, on a start tag (attributes are there, children not yet)."""
+
+    def ended(self, element: etree._Element, path: list[str], *, is_leaf: bool) -> None:
+        """Kind-specific rules, on an element's end tag (its text is there; children are gone)."""
+
+    def error(self, code: str, message: str, line: int | None = None, **where: int | None) -> None:
+        self.log.add(Problem(Severity.ERROR, code, message, line, **where))
+
+    def warning(
+        self, code: str, message: str, line: int | None = None, **where: int | None
+    ) -> None:
+        self.log.add(Problem(Severity.WARNING, code, message, line, **where))
+
+    def _check_root(self, root: etree._Element) -> None:
+        # Split by hand: lxml's QName refuses names libxml2 let through (e.g. ":").
+        namespace, _, local = str(root.tag).rpartition("}")
+        if local == ROOT and not namespace:
+            self._root_ok = True
+            return
+        if local == ROOT:
+            message = (
+                f"The top element <{ROOT}> is in the namespace {namespace.lstrip('{')}; CAPSS "
+                "expects it without one: remove the xmlns=... attribute."
+            )
+        else:
+            message = (
+                f"The top element is <{local}>, not <{ROOT}>: this is not a CAPSS upload file."
+            )
+        self.error("wrong-root", message, line_of(root))
+
+    def _check_bulk(self, bulk: etree._Element) -> None:
+        self._bulks += 1
+        license_number = (bulk.get(LICENSE) or "").strip()
+        line = line_of(bulk)
+        if not license_number:
+            self.error(
+                "missing-license",
+                f"<{BULK}> has no {LICENSE}: add the store's dealer license, "
+                f'e.g. {LICENSE}="000000300".',
+                line,
+            )
+            return
+        if self.license_number is None:
+            self.license_number = license_number
+            if self._expected_license is not None and license_number != self._expected_license:
+                self.error(
+                    "license-mismatch",
+                    f"The file is for license {license_number}, but it would be sent with the "
+                    f"CAPSS credentials of license {self._expected_license}: check the file went "
+                    "to the right store's folder.",
+                    line,
+                )
+        elif license_number != self.license_number:
+            self.error(
+                "multiple-licenses",
+                f"The file names a second license, {license_number}, after {self.license_number}: "
+                "each file must hold one store's transactions. Split it per license.",
+                line,
+            )
+        else:
+            # CAPSS's statistics count "totalBulks": several blocks for one license may be accepted.
+            self.warning(
+                "repeated-bulk",
+                f"The file has more than one <{BULK}> block for license {license_number}; "
+                "usually there is one.",
+                line,
+            )
+
+
+@dataclass(slots=True)
+class _Item:
+    index: int
+    line: int | None
+    fields: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Transaction:
+    index: int
+    line: int | None
+    time: tuple[str, int | None] | None = None
+    items: int = 0
+    not_on_file: list[str] = field(default_factory=list)
+    item: _Item | None = None
+
+
+class TransactionRules(EnvelopeRules):
+    """A property transaction file (CAPSS bulk upload), as docs/capss-api.md describes its tree."""
+
+    def __init__(self, log: ProblemLog, expected_license: str | None) -> None:
+        super().__init__(log, expected_license)
+        self._transaction: _Transaction | None = None
+        self._latest_allowed = datetime.now(UTC).replace(tzinfo=None) + _FUTURE_GRACE
+
+    def started(self, element: etree._Element, path: list[str]) -> None:
+        depth = len(path)
+        if depth == 3 and path[2] == TRANSACTION and path[1] == BULK:
+            self.transactions += 1
+            self._transaction = _Transaction(self.transactions, line_of(element))
+        elif (
+            depth == 5
+            and path[4] == "item"
+            and path[3] == "items"
+            and self._transaction is not None
+        ):
+            self.items += 1
+            self._transaction.items += 1
+            self._transaction.item = _Item(self._transaction.items, line_of(element))
+
+    def ended(self, element: etree._Element, path: list[str], *, is_leaf: bool) -> None:
+        # A transaction is open only inside capssUpload/bulkUploadData/propertyTransaction.
+        transaction = self._transaction
+        if transaction is None:
+            return
+        depth = len(path)
+        item = transaction.item
+        if depth == 3:
+            self._check_transaction(transaction)
+            self._transaction = None
+        elif depth == 6 and item is not None and path[4] == "item" and path[3] == "items":
+            item.fields.setdefault(path[5], ((element.text or "").strip(), line_of(element)))
+        elif depth == 5 and item is not None and path[4] == "item" and path[3] == "items":
+            self._check_item(transaction, item)
+            transaction.item = None
+        elif depth == 4 and path[3] == "transactionTime" and transaction.time is None:
+            transaction.time = ((element.text or "").strip(), line_of(element))
+        elif is_leaf and path[3] == "customer":
+            text = (element.text or "").strip()
+            if text and text.lower() != ON_FILE:
+                transaction.not_on_file.append(str(element.tag))
+
+    def finish(self) -> None:
+        super().finish()
+        if self.license_number is not None and self.transactions == 0:
+            self.error(
+                "no-transactions",
+                f"The file has no <{TRANSACTION}> under <{BULK}>: there is nothing to report.",
+            )
+
+    def _check_transaction(self, transaction: _Transaction) -> None:
+        where = {"transaction": transaction.index}
+        if transaction.time is None:
+            self.error(
+                "bad-transaction-time",
+                "The transaction has no <transactionTime>: add when it happened, "
+                "e.g. 2026-11-02T14:30:00.",
+                transaction.line,
+                **where,
+            )
+        else:
+            self._check_time(*transaction.time, transaction.index)
+        if transaction.items == 0:
+            self.error(
+                "no-items",
+                "The transaction has no <item> under <items>: each transaction reports at least "
+                "one item.",
+                transaction.line,
+                **where,
+            )
+        if transaction.not_on_file:
+            fields = ", ".join(dict.fromkeys(transaction.not_on_file))
+            self.warning(
+                "customer-not-on-file",
+                f"Customer fields hold data ({fields}): since SB 1317 the seller's identity is no "
+                f'longer sent to CAPSS and each customer field should read "{ON_FILE}".',
+                transaction.line,
+                **where,
+            )
+
+    def _check_time(self, text: str, line: int | None, index: int) -> None:
+        match = _TIME.fullmatch(text)
+        when = None
+        if match:
+            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+            try:
+                when = datetime(year, month, day, hour, minute, second, micro)
+            except ValueError:
+                when = None
+        if when is None:
+            self.error(
+                "bad-transaction-time",
+                f"transactionTime {text!r} is not a date and time CAPSS can read: write it like "
+                "2026-11-02T14:30:00 (store's local time).",
+                line,
+                transaction=index,
+            )
+            return
+        if match and match.group(8):
+            self.warning(
+                "transaction-time-zone",
+                f"transactionTime {text!r} carries a time zone; CAPSS expects the store's local "
+                "time without one.",
+                line,
+                transaction=index,
+            )
+        if when > self._latest_allowed:
+            self.warning(
+                "future-transaction-time",
+                f"transactionTime {text!r} is in the future: check the till's clock.",
+                line,
+                transaction=index,
+            )
+        if self.first_transaction_at is None or when < self.first_transaction_at:
+            self.first_transaction_at = when
+        if self.last_transaction_at is None or when > self.last_transaction_at:
+            self.last_transaction_at = when
+
+    def _check_item(self, transaction: _Transaction, item: _Item) -> None:
+        where = {"transaction": transaction.index, "item": item.index}
+        for name in ESSENTIAL_ITEM_FIELDS:
+            if not item.fields.get(name, ("", None))[0]:
+                self.error(
+                    "missing-item-field",
+                    f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
+                    item.line,
+                    **where,
+                )
+        kind, line = item.fields.get("type", ("", None))
+        if kind and kind.upper() not in KNOWN_ITEM_TYPES:
+            self.warning(
+                "unknown-item-type",
+                f"Item type {kind!r} is not one CAPSS is known to take "
+                f"({', '.join(sorted(KNOWN_ITEM_TYPES))}); it is sent anyway.",
+                line,
+                **where,
+            )
+        amount, line = item.fields.get("amount", ("", None))
+        if amount:
+            self._check_amount(amount, line, where)
+
+    def _check_amount(self, amount: str, line: int | None, where: dict[str, int]) -> None:
+        match = _AMOUNT.fullmatch(amount)
+        if match is None:
+            self.error(
+                "bad-amount",
+                f"amount {amount!r} is not a number: write it like 713.00, with no currency sign "
+                "or thousands separator.",
+                line,
+                **where,
+            )
+        elif amount.startswith("-"):
+            self.error("bad-amount", f"amount {amount} is negative.", line, **where)
+        elif len(match.group(1) or match.group(2) or "") > 2:
+            self.warning(
+                "amount-precision",
+                f"amount {amount} has more than 2 decimal places; CAPSS may round or refuse it.",
+                line,
+                **where,
+            )
+
+
+class ItemUpdateRules(EnvelopeRules):
+    """An item update file. Its official format is unknown, so this class is the one place to add
+    its real rules once known; until then the file must be safe, well-formed XML with the CAPSS
+    root and one license, and the report says what could not be checked."""
+
+    def started(self, element: etree._Element, path: list[str]) -> None:
+        if path[-1] == TRANSACTION:
+            self.transactions += 1
+        elif path[-1] == "item":
+            self.items += 1
+
+    def finish(self) -> None:
+        super().finish()
+        self.warning(
+            "unchecked-format",
+            "The official format of item update files is not known to the bridge: only the XML's "
+            "safety, the root element and the license were checked.",
+        )

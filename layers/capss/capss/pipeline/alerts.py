@@ -1,0 +1,120 @@
+"""Telling people what became of a file: the alert email, once, and the tag beside the file.
+
+An alert is composed from the file's record alone, so every path (rejected at intake,
+refused by CAPSS, finished with issues, timed out) reads the same way: what happened,
+the counts, what CAPSS said, and what to do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from capss.intake.report import problem_text
+from capss.outcome import Outcome
+from capss.pipeline import advice
+from capss.pipeline.files import FileRef
+from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
+from capss.pipeline.records import FileRecord
+from capss.telemetry import logger
+
+SUBJECT_LIMIT = 100
+"""SNS refuses longer subjects."""
+
+_HEADLINES = {
+    Outcome.REJECTED: "was rejected before sending: nothing reached CAPSS",
+    Outcome.PROCESSING: "is being processed by CAPSS",
+    Outcome.COMPLETE: "was processed by CAPSS with no errors or duplicates",
+    Outcome.COMPLETE_WITH_ISSUES: "was processed by CAPSS, which reported error or duplicate items",
+    Outcome.FAILED: "could not be reported to CAPSS",
+    Outcome.TIMED_OUT: "was accepted by CAPSS, which did not finish within the poll budget",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+
+def compose_alert(record: FileRecord) -> Alert:
+    outcome = record.outcome
+    license_number = record.license or "unknown license"
+    subject = f"CAPSS {outcome.value}: {license_number} {record.name}"
+    # SNS takes printable ASCII on one line only.
+    subject = "".join(c if " " <= c <= "~" else "?" for c in subject)
+    if len(subject) > SUBJECT_LIMIT:
+        subject = subject[: SUBJECT_LIMIT - 3] + "..."
+    lines = [
+        f"The file {record.name} {_HEADLINES[outcome]}.",
+        "",
+        f"File:        {record.uri}",
+        f"License:     {license_number}",
+        f"Kind:        {record.kind}",
+        f"Outcome:     {outcome.value}",
+    ]
+    if record.submission_id:
+        lines.append(f"Submission:  {record.submission_id}")
+    if record.status_url:
+        lines.append(f"Status link: {record.status_url}")
+    lines.append(f"Received:    {record.received_at or 'unknown'}")
+    if record.completed_at:
+        lines.append(f"Finished:    {record.completed_at}")
+    counts = record.counts.to_json()
+    if any(value is not None for value in counts.values()):
+        shown = ", ".join(
+            f"{name} {'n/a' if value is None else value}" for name, value in counts.items()
+        )
+        lines += ["", f"Counts from CAPSS: {shown}"]
+    if record.problems:
+        lines += ["", "Problems found in the file:"]
+        lines += [f"  - {problem_text(problem)}" for problem in record.problems]
+    if record.messages:
+        lines += ["", "CAPSS said:"]
+        lines += [f"  - {message}" for message in record.messages]
+    if record.notes:
+        lines += ["", "Notes from the bridge:"]
+        lines += [f"  - {note}" for note in record.notes]
+    if record.error:
+        lines += ["", f"What went wrong: {record.error}"]
+    lines += ["", f"What to do: {advice.next_step(record)}"]
+    return Alert(
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        attributes={"outcome": outcome.value, "license": license_number, "kind": record.kind},
+    )
+
+
+def should_alert(record: FileRecord, *, alert_on_complete: bool = False) -> bool:
+    return record.outcome.needs_person or (alert_on_complete and record.outcome is Outcome.COMPLETE)
+
+
+def notify(
+    record: FileRecord,
+    records: RecordStore,
+    alerts: AlertSender,
+    *,
+    alert_on_complete: bool = False,
+) -> bool:
+    """Sends a final record's alert once; True when it was sent now.
+
+    The flag is saved only after the send, so a send that fails is tried again when the
+    step is retried (queue redelivery, ASL Retry), and one that went out is never repeated.
+    """
+    if record.alerted or not should_alert(record, alert_on_complete=alert_on_complete):
+        return False
+    alerts.send(compose_alert(record))
+    record.alerted = True
+    records.save(record)
+    return True
+
+
+def tag_outcome(record: FileRecord, objects: ObjectStore) -> None:
+    """The outcome beside the file, for people browsing the bucket; the record is what counts."""
+    try:
+        objects.tag(
+            FileRef(record.bucket, record.key, record.version_id),
+            {"capss-outcome": record.outcome.value},
+        )
+    except Exception:
+        logger.exception("could not tag the file with its outcome")

@@ -1,0 +1,62 @@
+"""Each dealer license's CAPSS API client, kept in Secrets Manager.
+
+One secret per license, named `<prefix><license>` (default `capss/000000300`), holding
+JSON: {"client_id": "...", "client_secret": "..."} and, optionally, "api"
+("current" | "legacy") and "base_url" to move one license ahead of the others.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from capss.errors import NeedsPersonError
+from capss.pipeline import advice
+
+
+class MissingCredentials(NeedsPersonError):
+    """No usable CAPSS client for a license."""
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseCredentials:
+    license_number: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    api: str | None = None
+    base_url: str | None = None
+
+
+def parse_secret(license_number: str, secret_name: str, value: Any) -> LicenseCredentials:
+    """Read a secret's JSON; the message names the secret, never its content."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict):
+        raise MissingCredentials(
+            f"secret {secret_name} is not a JSON object",
+            hint=advice.secret_shape(secret_name),
+        )
+    client_id, client_secret = value.get("client_id"), value.get("client_secret")
+    if not isinstance(client_id, str) or not isinstance(client_secret, str):
+        raise MissingCredentials(
+            f"secret {secret_name} lacks client_id or client_secret",
+            hint=advice.secret_shape(secret_name),
+        )
+    api = value.get("api")
+    if api not in (None, "current", "legacy"):
+        raise MissingCredentials(
+            f"secret {secret_name} has api={api!r}",
+            hint=advice.SECRET_API,
+        )
+    base_url = value.get("base_url")
+    return LicenseCredentials(
+        license_number=license_number,
+        client_id=client_id,
+        client_secret=client_secret,
+        api=api,
+        base_url=base_url.rstrip("/") if isinstance(base_url, str) and base_url else None,
+    )

@@ -1,0 +1,96 @@
+"""Which file an S3 notification names, and what its key says about it.
+
+Key layout (the README documents it):
+    incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
+    incoming/item-updates/<license>/<name>.xml    corrections (item update)
+The license segment is optional; when present the file's own license must match it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from capss.kinds import FileKind
+
+INCOMING_PREFIX = "incoming/"
+_EXECUTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_EXECUTION_NAME_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """One version of one object: the unit the bridge sends exactly once."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    size: int | None = None
+
+    @property
+    def pk(self) -> str:
+        return f"FILE#{self.bucket}/{self.key}#{self.version_id or 'null'}"
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+    @property
+    def uri(self) -> str:
+        version = f" (version {self.version_id})" if self.version_id else ""
+        return f"s3://{self.bucket}/{self.key}{version}"
+
+    @property
+    def execution_name(self) -> str:
+        """A Step Functions execution name that is the same for every event of this version.
+
+        AWS allows 80 characters of [A-Za-z0-9-_]; the digest keeps names unique when
+        the readable stem is cut short.
+        """
+        digest = hashlib.sha256(self.pk.encode()).hexdigest()[:32]
+        stem = _EXECUTION_NAME_UNSAFE.sub("-", self.name.rsplit(".", 1)[0]).strip("-")
+        stem = stem[: _EXECUTION_NAME_MAX - len(digest) - 1] or "file"
+        return f"{stem}-{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    kind: FileKind
+    license_number: str | None
+
+
+def route(key: str) -> Route | None:
+    """The kind (and license, if given) a key's place says; None for keys outside the layout."""
+    parts = key.split("/")
+    if len(parts) < 3 or f"{parts[0]}/" != INCOMING_PREFIX or not parts[-1]:
+        return None
+    try:
+        kind = FileKind(parts[1])
+    except ValueError:
+        return None
+    license_number = parts[2] if len(parts) >= 4 and parts[2] else None
+    return Route(kind=kind, license_number=license_number)
+
+
+def refs_from_s3_notification(body: str | dict[str, Any]) -> list[FileRef]:
+    """The object versions an S3 event notification names (S3's test event names none)."""
+    message = json.loads(body) if isinstance(body, str) else body
+    refs = []
+    for record in message.get("Records", []):
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record["s3"]
+        obj = s3["object"]
+        refs.append(
+            FileRef(
+                bucket=s3["bucket"]["name"],
+                key=unquote_plus(obj["key"]),
+                version_id=obj.get("versionId"),
+                size=obj.get("size"),
+            )
+        )
+    return refs

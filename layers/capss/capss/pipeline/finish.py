@@ -1,0 +1,104 @@
+"""The poller's last step: the final outcome on the record, the alert, the tag.
+
+A retry of this step (ASL Retry after a Lambda error) finds the record already final
+and sends no second alert.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from capss.outcome import Outcome
+from capss.pipeline import advice
+from capss.pipeline.alerts import notify, tag_outcome
+from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
+from capss.pipeline.records import FileRecord, Phase, iso, utcnow
+from capss.pipeline.settings import FinishSettings
+from capss.telemetry import logger, metrics
+
+
+@dataclass(slots=True)
+class FinishDeps:
+    records: RecordStore
+    objects: ObjectStore
+    alerts: AlertSender
+
+
+class RecordMissing(Exception):
+    """The poller names a file the table does not know: the stack's state is inconsistent."""
+
+
+def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) -> dict[str, Any]:
+    record = deps.records.get(state["file_id"])
+    if record is None:
+        raise RecordMissing(f"no record for {state['file_id']}")
+    logger.append_keys(file=record.uri, license=record.license, submission=record.submission_id)
+    if record.phase is Phase.DONE:
+        # A retry of this step: only an alert that did not go out is still owed.
+        alerted = notify(
+            record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+        )
+        logger.info("already final", extra={"outcome": record.outcome.value})
+        return {"outcome": record.outcome.value, "alerted": alerted}
+    poll = state.get("poll", {})
+    if "error" in state:
+        record.outcome = Outcome.FAILED
+        record.error = _error_text(state["error"])
+        record.hint = advice.POLLER_FAILED
+    else:
+        record.outcome = Outcome(poll.get("outcome", Outcome.FAILED.value))
+        if record.outcome is Outcome.TIMED_OUT:
+            record.notes.append(
+                f"CAPSS had not finished after {poll.get('polls', 0)} status checks over"
+                f" {_duration(int(poll.get('waited_seconds', 0)))}."
+            )
+        if record.outcome is Outcome.PROCESSING:
+            record.outcome = Outcome.TIMED_OUT
+    record.phase = Phase.DONE
+    record.completed_at = iso(utcnow())
+    deps.records.save(record)
+    _measure(record)
+    alerted = notify(
+        record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+    )
+    tag_outcome(record, deps.objects)
+    logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})
+    return {"outcome": record.outcome.value, "alerted": alerted}
+
+
+def _error_text(error: Any) -> str:
+    """ASL's Catch gives {"Error": type, "Cause": JSON of the Lambda error or plain text}."""
+    if not isinstance(error, dict):
+        return str(error)
+    kind = str(error.get("Error", "Error"))
+    cause = error.get("Cause", "")
+    try:
+        detail = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        detail = cause
+    return f"{kind}: {detail}" if detail else kind
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest % 60} s"
+
+
+def _measure(record: FileRecord) -> None:
+    metrics.add_metric(name=f"Files_{record.outcome.value}", unit="Count", value=1)
+    if record.counts.saved is not None:
+        metrics.add_metric(name="ItemsSaved", unit="Count", value=record.counts.saved)
+    if record.counts.errors:
+        metrics.add_metric(name="ErrorItems", unit="Count", value=record.counts.errors)
+    if record.counts.duplicates:
+        metrics.add_metric(name="DuplicateItems", unit="Count", value=record.counts.duplicates)
+    metrics.add_metric(name="PollsPerJob", unit="Count", value=record.polls)
+    if record.submitted_at and record.completed_at:
+        took = datetime.fromisoformat(record.completed_at) - datetime.fromisoformat(
+            record.submitted_at
+        )
+        metrics.add_metric(name="SecondsToCompletion", unit="Seconds", value=took.total_seconds())

@@ -1,0 +1,92 @@
+"""One status check per call of the status function, and the wait before the next one.
+
+The state machine owns the loop; this decides, from the state it is handed, what CAPSS
+says now, how long to wait next (backoff from the first wait up to a cap, never less
+than CAPSS's Retry-After) and whether that wait still fits the poll budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from capss.errors import JobNotFound, TransientError
+from capss.outcome import Counts, Outcome
+from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
+from capss.pipeline.records import iso, raw_excerpt, utcnow
+from capss.pipeline.settings import PollSettings, StatusSettings
+from capss.telemetry import logger
+
+NOT_FOUND_LIMIT = 5
+"""Consecutive 404s on a link CAPSS handed out before a person is asked to look."""
+
+
+@dataclass(slots=True)
+class StatusDeps:
+    records: RecordStore
+    credentials: CredentialSource
+    clients: StatusClientFactory
+
+
+def next_wait(polls: int, poll: PollSettings, retry_after: float | None = None) -> int:
+    """Seconds to wait after the `polls`-th check: first * rate^(polls-1), capped."""
+    wait = poll.first_wait_seconds * poll.backoff_rate ** max(polls - 1, 0)
+    wait = min(wait, poll.max_wait_seconds)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return max(math.ceil(wait), 1)
+
+
+def check_status(
+    state: dict[str, Any], deps: StatusDeps, settings: StatusSettings
+) -> dict[str, Any]:
+    """Check the job once; returns the poller's next `poll` object."""
+    previous = state["poll"]
+    polls = int(previous["polls"]) + 1
+    waited = int(previous["waited_seconds"]) + int(previous["wait_seconds"])
+    not_found = int(previous.get("not_found", 0))
+    logger.append_keys(file=state["file_id"], license=state["license"])
+    unreachable = int(previous.get("unreachable", 0))
+    record = deps.records.get(state["file_id"])
+    retry_after: float | None = None
+    outcome = Outcome.PROCESSING
+    try:
+        credentials = deps.credentials.for_license(state["license"])
+        with deps.clients(credentials) as client:
+            result = client.status(state["status_url"])
+    except JobNotFound:
+        if not_found + 1 >= NOT_FOUND_LIMIT:
+            raise
+        # CAPSS has been seen to answer 404 for a job it has only just handed out.
+        not_found += 1
+        logger.info("CAPSS does not show the job yet", extra={"not_found": not_found})
+    except TransientError as error:
+        # CAPSS accepted the file: an outage while it works on it only costs time, so the
+        # poll budget, not a retry count, decides when a person has to look.
+        unreachable += 1
+        retry_after = error.retry_after
+        logger.warning("status check failed, will check again", extra={"error": str(error)})
+    else:
+        not_found = unreachable = 0
+        outcome = result.outcome
+        retry_after = result.retry_after
+        if record is not None:
+            record.counts = result.counts if isinstance(result.counts, Counts) else Counts()
+            record.messages = list(result.messages)
+            record.capss_status = raw_excerpt(result.raw)
+    wait = next_wait(polls, settings.poll, retry_after)
+    if record is not None:
+        record.polls = polls
+        record.updated_at = iso(utcnow())
+        deps.records.save(record)
+    logger.info("status checked", extra={"outcome": outcome.value, "polls": polls})
+    return {
+        "outcome": outcome.value,
+        "wait_seconds": wait,
+        "polls": polls,
+        "waited_seconds": waited,
+        "within_budget": waited + wait <= settings.poll.budget_seconds,
+        "not_found": not_found,
+        "unreachable": unreachable,
+    }

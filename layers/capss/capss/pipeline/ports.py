@@ -1,0 +1,125 @@
+"""What the pipeline needs from the world, as Protocols: it imports no SDK.
+
+`capss.aws` implements the AWS ports, `capss.client` the CAPSS ones, `capss.intake` the
+validator; `capss.aws` wires them together once per cold start, and tests plug in moto,
+the simulator or `capss.pipeline.memory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from capss.intake.report import IntakeLimits, ValidationReport
+from capss.kinds import FileKind
+from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.files import FileRef
+
+if TYPE_CHECKING:
+    from capss.pipeline.alerts import Alert
+    from capss.pipeline.records import Claim, FileRecord
+
+
+class RecordStore(Protocol):
+    def claim(self, ref: FileRef, kind: str, lease: timedelta) -> Claim:
+        """Take a file version. Taken (not ours) while another attempt holds an unexpired
+        lease or once it was submitted; an expired claim is taken over."""
+        ...
+
+    def claim_content(self, record: FileRecord) -> str | None:
+        """Take the record's bytes for its license and kind; the holder's pk when taken."""
+        ...
+
+    def release_content(self, record: FileRecord) -> None: ...
+
+    def get(self, pk: str) -> FileRecord | None: ...
+
+    def save(self, record: FileRecord) -> None:
+        """Writes the record unless another attempt wrote it since it was read (RecordChanged)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    metadata: dict[str, str]
+
+
+class ObjectStore(Protocol):
+    def head(self, ref: FileRef) -> ObjectInfo: ...
+
+    def download(self, ref: FileRef, dest: BinaryIO) -> None: ...
+
+    def tag(self, ref: FileRef, tags: dict[str, str]) -> None: ...
+
+    def read_uri(self, uri: str) -> bytes: ...
+
+
+class MessageQueue(Protocol):
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
+
+
+class ExecutionStarter(Protocol):
+    def execution_arn(self, name: str) -> str: ...
+
+    def start(self, name: str, payload: dict[str, Any]) -> None: ...
+
+
+class AlertSender(Protocol):
+    def send(self, alert: Alert) -> None: ...
+
+
+class CredentialSource(Protocol):
+    def for_license(self, license_number: str) -> LicenseCredentials: ...
+
+
+class UploadClient(Protocol):
+    def upload(
+        self, fileobj: Any, filename: str, kind: FileKind, on_dup: str, on_error: str
+    ) -> Any: ...
+
+    def check_license(self, license_number: str | None) -> None: ...
+
+    def __enter__(self) -> UploadClient: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class StatusClient(Protocol):
+    def status(self, url: str) -> Any: ...
+
+    def __enter__(self) -> StatusClient: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+ClientFactory = Callable[[LicenseCredentials], UploadClient]
+StatusClientFactory = Callable[[LicenseCredentials], StatusClient]
+
+
+class FileValidator(Protocol):
+    """`capss.intake.validate_stream`'s shape."""
+
+    def __call__(
+        self,
+        stream: BinaryIO,
+        kind: FileKind = ...,
+        *,
+        size: int | None = ...,
+        limits: IntakeLimits | None = ...,
+        expected_license: str | None = ...,
+        xsd: bytes | None = ...,
+    ) -> ValidationReport: ...

@@ -1,0 +1,165 @@
+"""Typed settings for each function, read from its environment once per cold start.
+
+The names are the environment variables `template.yaml` sets; a missing or malformed
+value fails the cold start with a message naming the variable, so a bad deployment
+shows up on the first file, not halfway through it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from capss.errors import NeedsPersonError
+from capss.pipeline import advice
+
+ON_DUP_CHOICES = ("cancel", "submitDups", "submitWithoutDup", "submitWithoutDups")
+"""CAPSS's spelling of "skip duplicates" is not documented for sure (one public client
+sends submitWithoutDups): both are offered, so an operator can switch without a code change."""
+SKIP_DUPLICATES = frozenset({"submitWithoutDup", "submitWithoutDups"})
+ON_ERROR_CHOICES = ("cancel", "submit")
+
+
+class SettingsError(NeedsPersonError):
+    """The function's environment is incomplete or malformed: a deployment problem."""
+
+    hint = advice.SETTINGS
+
+
+def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    value = env.get(name, default)
+    if value is None or value == "":
+        if default is not None:
+            return default
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"environment variable {name}={raw!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"environment variable {name}={raw!r} must not be negative")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _text(env, name, default)
+    if value not in choices:
+        raise SettingsError(f"environment variable {name}={value!r} is not one of {choices}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return _choice(env, name, "false", ("true", "false")) == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class CapssSettings:
+    """How to reach CAPSS; a license's secret may override base_url and api."""
+
+    base_url: str
+    api: str
+    secret_prefix: str
+    tls_ciphers: str
+    ca_bundle: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CapssSettings:
+        return cls(
+            base_url=_text(env, "CAPSS_BASE_URL").rstrip("/"),
+            api=_choice(env, "CAPSS_API", "current", ("current", "legacy")),
+            secret_prefix=_text(env, "CAPSS_SECRET_PREFIX", "capss/"),
+            tls_ciphers=_text(env, "CAPSS_TLS_CIPHERS", "DEFAULT"),
+            ca_bundle=env.get("CAPSS_CA_BUNDLE") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """The poll budget: first wait, growth, cap, and the total CAPSS gets to finish."""
+
+    first_wait_seconds: int
+    max_wait_seconds: int
+    backoff_rate: float
+    budget_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PollSettings:
+        first = int(_number(env, "POLL_FIRST_WAIT_SECONDS", 60))
+        return cls(
+            first_wait_seconds=max(first, 1),
+            max_wait_seconds=max(int(_number(env, "POLL_MAX_WAIT_SECONDS", 900)), first, 1),
+            backoff_rate=max(_number(env, "POLL_BACKOFF_RATE", 2.0), 1.0),
+            budget_seconds=int(_number(env, "POLL_BUDGET_SECONDS", 86400)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSettings:
+    table_name: str
+    topic_arn: str
+    state_machine_arn: str
+    capss: CapssSettings
+    poll: PollSettings
+    on_dup: str
+    on_error: str
+    xsd_uri: str | None
+    max_file_bytes: int
+    max_receives: int
+    alert_on_complete: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
+        env = os.environ if env is None else env
+        return cls(
+            table_name=_text(env, "TABLE_NAME"),
+            topic_arn=_text(env, "TOPIC_ARN"),
+            state_machine_arn=_text(env, "STATE_MACHINE_ARN"),
+            capss=CapssSettings.from_env(env),
+            poll=PollSettings.from_env(env),
+            on_dup=_choice(env, "CAPSS_ON_DUP", "submitWithoutDup", ON_DUP_CHOICES),
+            on_error=_choice(env, "CAPSS_ON_ERROR", "submit", ON_ERROR_CHOICES),
+            xsd_uri=env.get("CAPSS_XSD_URI") or None,
+            max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),
+            max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
+            alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSettings:
+    table_name: str
+    capss: CapssSettings
+    poll: PollSettings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StatusSettings:
+        env = os.environ if env is None else env
+        return cls(
+            table_name=_text(env, "TABLE_NAME"),
+            capss=CapssSettings.from_env(env),
+            poll=PollSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FinishSettings:
+    table_name: str
+    topic_arn: str
+    alert_on_complete: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
+        env = os.environ if env is None else env
+        return cls(
+            table_name=_text(env, "TABLE_NAME"),
+            topic_arn=_text(env, "TOPIC_ARN"),
+            alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+        )

@@ -1,0 +1,424 @@
+"""Submit one file version to CAPSS, exactly once.
+
+The order matters:
+1. claim the version (conditional write): a duplicate event finds it taken;
+2. read and validate: an invalid file is `rejected` and alerted, never sent;
+3. claim the content: the same bytes for the same license and kind are not sent twice;
+4. record the attempt (phase `uploading`) *before* the POST, then upload;
+5. record `processing` with CAPSS's submission id and status link, start the poller.
+
+A crash between 4 and 5 leaves an attempt on record without a result. The retry that
+takes the version over does not know whether CAPSS has the file, so it sends again with
+onDup=submitWithoutDup: CAPSS drops what it already saved, nothing is reported twice,
+and the record says so. (Alerting instead would leave a legal deadline to a person for
+a case CAPSS resolves by itself.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from capss.errors import CapssError, NeedsPersonError, ProtocolError, TransientError
+from capss.intake.report import IntakeLimits, ValidationReport
+from capss.kinds import FileKind
+from capss.outcome import Outcome
+from capss.pipeline import advice
+from capss.pipeline.alerts import notify, tag_outcome
+from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.files import FileRef, refs_from_s3_notification, route
+from capss.pipeline.ports import (
+    AlertSender,
+    ClientFactory,
+    CredentialSource,
+    ExecutionStarter,
+    FileValidator,
+    MessageQueue,
+    ObjectStore,
+    RecordStore,
+)
+from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
+from capss.pipeline.settings import (
+    ON_DUP_CHOICES,
+    ON_ERROR_CHOICES,
+    SKIP_DUPLICATES,
+    SubmitSettings,
+)
+from capss.telemetry import logger, metrics
+
+LEASE = timedelta(minutes=10)
+"""Longer than the submit function's timeout: an expired lease means that attempt died."""
+
+RELEASED = "1970-01-01T00:00:00+00:00"
+"""A lease that has run out: the queue's next delivery may take the file over at once."""
+RESEND_ON_DUP = "submitWithoutDup"
+METADATA_ON_DUP = "capss-on-dup"
+METADATA_ON_ERROR = "capss-on-error"
+METADATA_RESEND = "capss-resend"
+
+
+class InProgressElsewhere(TransientError):
+    """Another attempt holds this file version right now; the queue brings it back later."""
+
+
+@dataclass(slots=True)
+class SubmitDeps:
+    records: RecordStore
+    objects: ObjectStore
+    credentials: CredentialSource
+    clients: ClientFactory
+    executions: ExecutionStarter
+    alerts: AlertSender
+    queue: MessageQueue
+    validate: FileValidator
+    xsd: Callable[[], bytes | None] = field(default=lambda: None)
+
+
+QUEUE_BACKOFF_FIRST = 120
+QUEUE_BACKOFF_CAP = 900
+"""Seconds before the queue brings a file back: 120, 240, 480, 900 (about 30 min in all
+with five receives), or longer when CAPSS asked for it with Retry-After."""
+
+
+def queue_backoff(attempt: int, retry_after: float | None = None) -> int:
+    wait = min(QUEUE_BACKOFF_FIRST * 2 ** max(attempt - 1, 0), QUEUE_BACKOFF_CAP)
+    return int(max(wait, retry_after or 0))
+
+
+def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSettings) -> bool:
+    """One SQS message of S3 notifications; False when the queue should bring it back.
+
+    A transient failure comes back later, each time later than before. The last receive
+    records the file as failed and alerts (the message then waits in the dead-letter
+    queue, from where a redrive sends the file once CAPSS is back): never silently.
+    """
+    attempt = int(message.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        for ref in refs_from_s3_notification(message["body"]):
+            try:
+                submit_file(ref, deps, settings)
+            except TransientError as error:
+                if attempt >= settings.max_receives:
+                    _give_up(ref, deps, error, attempt)
+                raise
+    except TransientError as error:
+        logger.warning("will retry", extra={"error": str(error), "attempt": attempt})
+        if attempt < settings.max_receives:
+            deps.queue.delay(
+                message["eventSourceARN"],
+                message["receiptHandle"],
+                queue_backoff(attempt, error.retry_after),
+            )
+        return False
+    return True
+
+
+def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int) -> None:
+    """The last try: the file gets an outcome and ops an alert, unless another attempt has it."""
+    record = deps.records.get(ref.pk)
+    if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE) or _held(record):
+        return
+    record.outcome = Outcome.FAILED
+    record.error = f"{error} (after {attempts} tries)"
+    record.hint = advice.give_up(maybe_in_capss=record.maybe_in_capss)
+    record.completed_at = iso(utcnow())
+    try:
+        deps.records.save(record)
+    except RecordChanged:
+        return  # another attempt moved the file on: its story, not this one's
+    notify(record, deps.records, deps.alerts)
+    tag_outcome(record, deps.objects)
+
+
+def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
+    """Take one S3 object version through the submit steps; returns its record.
+
+    Raises TransientError when the queue should bring the file back later; every
+    other failure a person must fix ends in a recorded outcome and an alert.
+    """
+    place = route(ref.key)
+    kind = place.kind if place else FileKind.TRANSACTIONS
+    claim = deps.records.claim(ref, kind.value, LEASE)
+    record = claim.record
+    logger.append_keys(file=ref.uri)
+    if claim.taken:
+        return _already_taken(ref, record, deps, settings)
+    if place is None:
+        return _reject(
+            record,
+            deps,
+            problems=[
+                {
+                    "severity": "error",
+                    "code": "key-layout",
+                    "message": (
+                        f"{ref.key} is not under incoming/transactions/<license>/ or"
+                        " incoming/item-updates/<license>/, so the bridge cannot tell what it is"
+                    ),
+                }
+            ],
+        )
+    if record.phase is Phase.UPLOADING:
+        record.maybe_in_capss = True  # an attempt died after its POST went out
+    try:
+        return _validate_and_send(
+            ref,
+            record,
+            deps,
+            settings,
+            key_license=place.license_number,
+            blind_resend=record.maybe_in_capss,
+        )
+    except (NeedsPersonError, ProtocolError) as error:
+        return _fail(record, deps, error, settings)
+    except TransientError:
+        # Hand the file back at once: the queue's next delivery, not a lease, decides when.
+        record.lease_until = RELEASED
+        with contextlib.suppress(RecordChanged):
+            deps.records.save(record)
+        raise
+
+
+def _already_taken(
+    ref: FileRef, record: FileRecord, deps: SubmitDeps, settings: SubmitSettings
+) -> FileRecord:
+    """A duplicate event, a redelivery or a retry: finish what an earlier attempt left undone."""
+    if record.phase in (Phase.CLAIMED, Phase.UPLOADING):
+        raise InProgressElsewhere(f"{ref.uri} is being submitted by another attempt")
+    logger.info("file version already handled", extra={"phase": record.phase})
+    if record.phase is Phase.SUBMITTED:
+        # The attempt may have died between recording the submission and starting the
+        # poller; starting it again under the same name and input is a no-op otherwise.
+        deps.executions.start(ref.execution_name, poller_input(record, settings))
+    else:
+        notify(record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete)
+    return record
+
+
+def _validate_and_send(
+    ref: FileRef,
+    record: FileRecord,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+    *,
+    key_license: str | None,
+    blind_resend: bool,
+) -> FileRecord:
+    info = deps.objects.head(ref)
+    record.size = info.size
+    kind = FileKind(record.kind)
+    with tempfile.TemporaryFile() as local_copy:
+        # One bounded copy in /tmp serves the validator and the upload; the size limit is
+        # enforced on the object's size before a byte is copied.
+        if info.size <= settings.max_file_bytes:
+            deps.objects.download(ref, local_copy)
+        local_copy.seek(0)
+        report = deps.validate(
+            local_copy,
+            kind,
+            size=info.size,
+            limits=IntakeLimits(max_bytes=settings.max_file_bytes),
+            expected_license=key_license,
+            xsd=deps.xsd(),
+        )
+        _note_report(record, report)
+        if not report.ok:
+            return _reject(record, deps)
+        resend = info.metadata.get(METADATA_RESEND, "").lower() == "true"
+        if not blind_resend and not resend:
+            holder = _claim_content(record, deps)
+            if holder is not None:
+                return _reject_identical(record, deps, holder)
+        credentials = deps.credentials.for_license(report.license_number or "")
+        on_dup, on_error = _options(record, info.metadata, settings)
+        if blind_resend:
+            # The operator's spelling of "skip duplicates" when it is one, else ours.
+            on_dup = settings.on_dup if settings.on_dup in SKIP_DUPLICATES else RESEND_ON_DUP
+            record.notes.append(
+                "An earlier upload attempt ended without an answer; sent again with"
+                f" onDup={on_dup} so CAPSS skips anything it already saved."
+            )
+        local_copy.seek(0)
+        receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)
+    record.upload_attempts += receipt.attempts - 1
+    record.maybe_in_capss = True
+    if receipt.status_url is None:
+        # An item update CAPSS finished at once, with no job to follow.
+        record.submission_id = receipt.submission_id
+        record.submitted_at = iso(utcnow())
+        record.outcome = Outcome.COMPLETE
+        return _finish_early(record, deps, alert_on_complete=settings.alert_on_complete)
+    record.phase = Phase.SUBMITTED
+    record.submission_id = receipt.submission_id
+    record.status_url = receipt.status_url
+    record.submitted_at = iso(utcnow())
+    name = ref.execution_name
+    record.execution_arn = deps.executions.execution_arn(name)
+    deps.records.save(record)
+    deps.executions.start(name, poller_input(record, settings))
+    metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
+    logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
+    return record
+
+
+def _upload(
+    record: FileRecord,
+    deps: SubmitDeps,
+    credentials: LicenseCredentials,
+    fileobj: Any,
+    *,
+    on_dup: str,
+    on_error: str,
+) -> Any:
+    with deps.clients(credentials) as client:
+        client.check_license(record.license)  # the token comes first: no upload is at stake
+        record.phase = Phase.UPLOADING
+        record.upload_attempts += 1
+        record.on_dup, record.on_error = on_dup, on_error
+        record.lease_until = iso(utcnow() + LEASE)
+        deps.records.save(record)
+        try:
+            return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
+        except TransientError as error:
+            record.error = str(error)
+            record.upload_attempts += max(error.attempts - 1, 0)
+            record.maybe_in_capss = record.maybe_in_capss or error.maybe_accepted
+            if not record.maybe_in_capss:
+                record.phase = Phase.CLAIMED  # CAPSS certainly has nothing: a retry sends as new
+            raise
+        except ProtocolError as error:
+            record.maybe_in_capss = True
+            raise NeedsPersonError(str(error), hint=advice.UNREADABLE_UPLOAD_ANSWER) from error
+
+
+def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]:
+    """The state machine's input: keys and ids only, never a token, a secret or the file."""
+    return {
+        "file_id": record.pk,
+        "bucket": record.bucket,
+        "key": record.key,
+        "version_id": record.version_id,
+        "license": record.license,
+        "kind": record.kind,
+        "submission_id": record.submission_id,
+        "status_url": record.status_url,
+        "poll": {
+            "outcome": Outcome.PROCESSING.value,
+            "wait_seconds": settings.poll.first_wait_seconds,
+            "polls": 0,
+            "waited_seconds": 0,
+            "within_budget": True,
+        },
+    }
+
+
+def _options(
+    record: FileRecord, metadata: dict[str, str], settings: SubmitSettings
+) -> tuple[str, str]:
+    """Per-file onDup/onError from object metadata; an unknown value keeps the stack's, noted."""
+    chosen = []
+    for name, default, choices in (
+        (METADATA_ON_DUP, settings.on_dup, ON_DUP_CHOICES),
+        (METADATA_ON_ERROR, settings.on_error, ON_ERROR_CHOICES),
+    ):
+        value = metadata.get(name, default)
+        if value not in choices:
+            record.notes.append(
+                f"Object metadata {name}={value!r} is not one of {', '.join(choices)}:"
+                f" sent with the stack's {default!r}."
+            )
+            value = default
+        chosen.append(value)
+    return chosen[0], chosen[1]
+
+
+def _note_report(record: FileRecord, report: ValidationReport) -> None:
+    record.license = report.license_number
+    record.sha256 = report.sha256
+    record.transactions = report.transactions
+    record.items = report.items
+    record.first_transaction_at = (
+        report.first_transaction_at.isoformat() if report.first_transaction_at else None
+    )
+    record.last_transaction_at = (
+        report.last_transaction_at.isoformat() if report.last_transaction_at else None
+    )
+    record.problems = [dict(problem) for problem in report.to_json()["problems"]]
+
+
+def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
+    """The pk of an earlier file with these bytes that stands in the way, if any.
+
+    An earlier file that CAPSS certainly does not have (never sent, or refused for good)
+    gives its claim up; one being sent right now makes this file wait its turn.
+    """
+    holder = deps.records.claim_content(record)
+    if holder is None:
+        return None
+    earlier = deps.records.get(holder)
+    if earlier is not None and _held(earlier):
+        raise InProgressElsewhere(f"an identical file, {earlier.uri}, is being sent right now")
+    never_sent = earlier is None or (
+        not earlier.maybe_in_capss
+        and (earlier.phase is Phase.CLAIMED or earlier.outcome is Outcome.FAILED)
+    )
+    if not never_sent:
+        return holder
+    if earlier is not None:
+        deps.records.release_content(earlier)
+    return deps.records.claim_content(record)
+
+
+def _held(record: FileRecord) -> bool:
+    """Another attempt is working on this file now (its lease has not run out)."""
+    in_hand = record.phase in (Phase.CLAIMED, Phase.UPLOADING)
+    return in_hand and (record.lease_until or RELEASED) > (iso(utcnow()) or RELEASED)
+
+
+def _reject(
+    record: FileRecord, deps: SubmitDeps, problems: list[dict[str, Any]] | None = None
+) -> FileRecord:
+    if problems is not None:
+        record.problems = problems
+    if any(problem.get("code") == "xsd-unusable" for problem in record.problems):
+        record.hint = advice.XSD_UNUSABLE
+    record.outcome = Outcome.REJECTED
+    metrics.add_metric(name="FilesRejected", unit="Count", value=1)
+    return _finish_early(record, deps)
+
+
+def _reject_identical(record: FileRecord, deps: SubmitDeps, holder: str) -> FileRecord:
+    earlier = deps.records.get(holder)
+    where = earlier.uri if earlier else holder
+    record.duplicate_of = holder
+    record.notes.append(
+        f"Identical to {where}, already sent for license {record.license}: not sent again."
+    )
+    record.hint = advice.IDENTICAL_FILE
+    return _reject(record, deps)
+
+
+def _fail(
+    record: FileRecord, deps: SubmitDeps, error: CapssError, settings: SubmitSettings
+) -> FileRecord:
+    record.outcome = Outcome.FAILED
+    record.error = str(error)
+    record.hint = advice.for_error(error, record, settings.capss.secret_prefix)
+    logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})
+    return _finish_early(record, deps)
+
+
+def _finish_early(
+    record: FileRecord, deps: SubmitDeps, *, alert_on_complete: bool = False
+) -> FileRecord:
+    record.phase = Phase.DONE
+    record.completed_at = iso(utcnow())
+    deps.records.save(record)
+    notify(record, deps.records, deps.alerts, alert_on_complete=alert_on_complete)
+    tag_outcome(record, deps.objects)
+    logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
+    return record

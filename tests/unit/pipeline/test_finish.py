@@ -1,0 +1,103 @@
+"""The poller's last step on the in-memory record store: outcome, one alert, the tag."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+import pytest
+from capss import Outcome
+from capss.pipeline import advice
+from capss.pipeline.alerts import Alert
+from capss.pipeline.files import FileRef
+from capss.pipeline.finish import FinishDeps, finish
+from capss.pipeline.memory import MemoryRecordStore
+from capss.pipeline.ports import ObjectInfo
+from capss.pipeline.records import Phase
+from capss.pipeline.settings import FinishSettings
+
+REF = FileRef("intake", "incoming/transactions/000000300/day.xml", "v1", size=10)
+SETTINGS = FinishSettings(table_name="records", topic_arn="arn:topic", alert_on_complete=False)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.sent.append(alert)
+
+
+class Tags:
+    def __init__(self) -> None:
+        self.tags: dict[FileRef, dict[str, str]] = {}
+
+    def head(self, ref: FileRef) -> ObjectInfo:
+        raise AssertionError("finish never reads the file")
+
+    def download(self, ref: FileRef, dest: BinaryIO) -> None:
+        raise AssertionError("finish never reads the file")
+
+    def tag(self, ref: FileRef, tags: dict[str, str]) -> None:
+        self.tags[ref] = tags
+
+    def read_uri(self, uri: str) -> bytes:
+        raise AssertionError("finish never reads the file")
+
+
+@pytest.fixture
+def deps() -> FinishDeps:
+    records = MemoryRecordStore()
+    record = records.claim(REF, "transactions", timedelta(minutes=5)).record
+    record.phase, record.license = Phase.SUBMITTED, "000000300"
+    record.submission_id, record.status_url = "42", "https://capss.test/api/jobs/42"
+    records.save(record)
+    return FinishDeps(records=records, objects=Tags(), alerts=Outbox())
+
+
+def _state(**poll: Any) -> dict[str, Any]:
+    return {"file_id": REF.pk, "poll": {"polls": 3, "waited_seconds": 600, **poll}}
+
+
+def test_an_outcome_that_needs_a_person_is_recorded_alerted_once_and_tagged(
+    deps: FinishDeps,
+) -> None:
+    answer = finish(_state(outcome="complete_with_issues"), deps, SETTINGS)
+    assert answer == {"outcome": "complete_with_issues", "alerted": True}
+    record = deps.records.get(REF.pk)
+    assert record is not None
+    assert record.phase is Phase.DONE
+    assert record.alerted
+    assert deps.objects.tags[FileRef(REF.bucket, REF.key, REF.version_id)] == {
+        "capss-outcome": "complete_with_issues"
+    }  # type: ignore[attr-defined]
+    # The state machine retries this step on any failure: a retry sends nothing again.
+    again = finish(_state(outcome="complete_with_issues"), deps, SETTINGS)
+    assert again == {"outcome": "complete_with_issues", "alerted": False}
+    assert len(deps.alerts.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_a_job_still_processing_when_the_budget_ran_out_is_timed_out(deps: FinishDeps) -> None:
+    finish(_state(outcome="timed_out"), deps, SETTINGS)
+    record = deps.records.get(REF.pk)
+    assert record is not None
+    assert record.outcome is Outcome.TIMED_OUT
+    assert record.notes == ["CAPSS had not finished after 3 status checks over 10 min 0 s."]
+    (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
+    assert advice.NEXT_STEPS[Outcome.TIMED_OUT] in alert.body
+
+
+def test_a_poller_error_fails_the_file_with_advice_to_check_capss_first(deps: FinishDeps) -> None:
+    error = {"Error": "States.TaskFailed", "Cause": '{"errorMessage": "boom"}'}
+    finish({**_state(), "error": error}, deps, SETTINGS)
+    record = deps.records.get(REF.pk)
+    assert record is not None
+    assert record.outcome is Outcome.FAILED
+    assert record.error == "States.TaskFailed: boom"
+    (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
+    assert f"What to do: {advice.POLLER_FAILED}" in alert.body
+
+
+def test_a_clean_finish_alerts_nobody_unless_asked(deps: FinishDeps) -> None:
+    assert finish(_state(outcome="complete"), deps, SETTINGS)["alerted"] is False
+    assert deps.alerts.sent == []  # type: ignore[attr-defined]
