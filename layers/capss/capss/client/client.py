@@ -453,7 +453,25 @@ def _translate(exc: httpx.HTTPError, base: str, what: str) -> CapssError:
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return CapssTimeout(f"connecting to {base} for {what} timed out")
     if isinstance(exc, httpx.ConnectError):
-        return CapssUnavailable(f"cannot connect to {base} for {what}: {exc}")
+        refused = isinstance(exc.__context__ or exc.__cause__, ConnectionRefusedError) or (
+            "Connection refused" in str(exc)
+        )
+        return CapssUnavailable(
+            f"cannot connect to {base} for {what}: {exc}",
+            hint=(
+                f"Nothing accepts connections at {base}: check the base URL and its port"
+                " (CAPSS_BASE_URL, --base-url); if they are right, CAPSS is down: try later."
+            )
+            if refused
+            else None,
+        )
+    if base.startswith("http://") and isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        # A TLS server hangs up on plain HTTP: the scheme, not CAPSS's health, is at fault.
+        return CapssUnavailable(
+            f"{base} closed the connection during {what} ({type(exc).__name__})",
+            hint=f"The server may expect TLS: try {'https://' + base.removeprefix('http://')}.",
+            maybe_accepted=True,
+        )
     if isinstance(exc, httpx.TimeoutException):
         return CapssTimeout(
             f"CAPSS did not answer {what} in time ({type(exc).__name__})", maybe_accepted=True

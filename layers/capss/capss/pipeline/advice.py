@@ -72,6 +72,31 @@ _REDRIVE = (
 )
 
 
+# The `capss` command's next steps: its user holds a client id and secret, not the stack.
+CLI_FIX_FILE = "Correct the problems listed and submit the file again: nothing was sent."
+CLI_STRICT = "Resolve the warnings (or leave out --strict) and submit again: nothing was sent."
+CLI_MAYBE_SENT = (
+    "CAPSS may have the file: look for it on the CAPSS web site before submitting it again;"
+    " to let CAPSS skip what it already saved, submit with --on-dup submitWithoutDup."
+)
+CLI_LOOK_UP = "CAPSS has the file: look it up on the CAPSS web site; do not submit it again."
+CLI_NEXT_STEPS = {
+    Outcome.COMPLETE_WITH_ISSUES: (
+        "Error items were not saved: correct them and send them again (capss submit, or"
+        " capss submit --update for item corrections); duplicates were already in CAPSS."
+    ),
+    Outcome.FAILED: "CAPSS saved nothing: correct what its message says and submit again.",
+}
+
+
+def cli_follow(status_url: str) -> str:
+    return (
+        "CAPSS has the file: do not submit it again. Follow it with"
+        f" `capss status {status_url}` (with the same CAPSS_BASE_URL, CAPSS_API,"
+        " CAPSS_CLIENT_ID and CAPSS_CLIENT_SECRET)."
+    )
+
+
 def secret_shape(secret: str) -> str:
     return f'Store {secret} as {{"client_id": "...", "client_secret": "..."}}.'
 

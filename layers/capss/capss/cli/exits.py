@@ -1,0 +1,132 @@
+"""What `capss` exits with, and the machine-readable code of every error it reports.
+
+The README's exit-code table is `exit_table()`'s output (a test holds them equal), so a
+script's `case $?` and the documentation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from capss.errors import (
+    BadCredentials,
+    CapssError,
+    ForeignLinkRefused,
+    JobNotFound,
+    NeedsPersonError,
+    ProtocolError,
+    RequestRejected,
+    TlsFailure,
+    TransientError,
+)
+from capss.outcome import Outcome
+
+
+class Exit(enum.IntEnum):
+    OK = 0
+    REJECTED = 1
+    USAGE = 2
+    ISSUES = 3
+    MAYBE_SENT = 4
+    RETRY = 5
+    CONFIG = 6
+    REFUSED = 7
+    INTERRUPTED = 130
+    PIPE_CLOSED = 141
+
+
+MEANINGS = {
+    Exit.OK: (
+        "done: the file is `complete` (without `--wait`: CAPSS accepted it); `validate`: every"
+        " file is valid; `status`: the job is `complete` or still `processing`"
+    ),
+    Exit.REJECTED: (
+        "the file failed validation (or has warnings under `--strict`): nothing was sent, fix"
+        " the file"
+    ),
+    Exit.USAGE: (
+        "the command line is wrong: an unknown option, a bad value (also in a `CAPSS_*`"
+        " variable), a path that is missing or not a file"
+    ),
+    Exit.ISSUES: "CAPSS finished with error items or duplicates (`complete_with_issues`)",
+    Exit.MAYBE_SENT: (
+        "CAPSS may have the file (`timed_out`, an upload without a readable answer, a failure"
+        " after CAPSS accepted it): do not send it again blindly, follow it with"
+        " `capss status <link>`"
+    ),
+    Exit.RETRY: (
+        "nothing reached CAPSS and trying again is safe: network down, connection refused,"
+        " CAPSS busy (503, 429) or failing before the upload"
+    ),
+    Exit.CONFIG: (
+        "configuration: credentials, TLS (`--ca-bundle`, `--tls-ciphers`), the base URL, a"
+        " status link to another host, an unusable `--xsd`, a client of another license"
+    ),
+    Exit.REFUSED: "CAPSS refused the file or failed the job: nothing was saved, read its message",
+    Exit.INTERRUPTED: (
+        "interrupted (Ctrl-C); after an upload CAPSS has the file: the submission id and status"
+        " link are printed"
+    ),
+    Exit.PIPE_CLOSED: "the output was closed early (e.g. piped into `head`)",
+}
+
+FOR_OUTCOME = {
+    Outcome.COMPLETE: Exit.OK,
+    Outcome.PROCESSING: Exit.OK,
+    Outcome.REJECTED: Exit.REJECTED,
+    Outcome.COMPLETE_WITH_ISSUES: Exit.ISSUES,
+    Outcome.TIMED_OUT: Exit.MAYBE_SENT,
+    Outcome.FAILED: Exit.REFUSED,
+}
+
+
+class CommandError(CapssError):
+    """A failure the command finds itself: a path, a setting, a file it will not send."""
+
+    def __init__(self, message: str, *, code: str, exit: Exit, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.exit = exit
+
+
+def exit_table() -> str:
+    """The README's table of exit codes."""
+    rows = [f"| {code.value} | {MEANINGS[code]} |" for code in Exit]
+    return "\n".join(["| exit | meaning |", "| --- | --- |", *rows])
+
+
+def for_error(error: CapssError, *, uploading: bool = False) -> Exit:
+    """What a script may do after this error; `uploading`: it ended the file's upload."""
+    if isinstance(error, CommandError):
+        return error.exit
+    maybe_sent = isinstance(error, TransientError) and error.maybe_accepted
+    if uploading and (maybe_sent or isinstance(error, ProtocolError)):
+        return Exit.MAYBE_SENT
+    if isinstance(error, RequestRejected):
+        return Exit.REFUSED
+    if isinstance(error, TransientError):
+        return Exit.RETRY
+    return Exit.CONFIG
+
+
+_CODES: tuple[tuple[type[CapssError], str], ...] = (
+    (BadCredentials, "bad_credentials"),
+    (TlsFailure, "tls_failure"),
+    (ForeignLinkRefused, "foreign_link"),
+    (JobNotFound, "job_not_found"),
+    (RequestRejected, "refused_by_capss"),
+    (ProtocolError, "unreadable_answer"),
+)
+
+
+def error_code(error: CapssError) -> str:
+    """A stable snake_case name for the error, e.g. `bad_credentials`, `capss_unavailable`."""
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            return code
+    if isinstance(error, CommandError):
+        return error.code
+    if type(error) is NeedsPersonError:
+        return "configuration"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
