@@ -50,7 +50,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m perf -p no:xdist tests/performance
 
 build: $(TOOLS_STAMP)
-	@command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH (the Lambda runtime); e.g. PYENV_VERSION=3.11.7:3.13.0"; exit 1; }
+	@# Run it, not just find it: a pyenv shim is on PATH even when 3.13 is not installed.
+	@python3.13 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 || { \
+	  echo "make build: sam build needs a working python3.13 (the Lambda runtime) on PATH."; \
+	  echo "  pyenv: pyenv install 3.13 && PYENV_VERSION=$$(pyenv version-name 2>/dev/null || echo 3.11):3.13 make build"; \
+	  echo "  otherwise: install python3.13 (python.org, apt install python3.13, brew install python@3.13)"; \
+	  exit 1; }
 	$(TOOLS)/bin/sam build --template template.yaml
 
 clean:

@@ -1,13 +1,16 @@
 """`python -m local.simulator`: the simulator as a process, for the demo and for scripts.
 
 Prints one JSON line (base_url, ca_pem, clients without their secrets), then serves until
-SIGINT or SIGTERM.
+SIGINT or SIGTERM. With --env-file, also writes the `capss` command's variables for the first
+client there, whole or not at all, once it serves: a script waits for the file, then sources it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 import threading
@@ -36,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--client", type=_client, action="append", metavar="ID:SECRET:LICENSE", default=[]
     )
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="write `export CAPSS_...` lines for the first client here once serving",
+    )
     args = parser.parse_args(argv)
     sim = CapssSimulator(
         tls=not args.no_tls,
@@ -60,9 +68,29 @@ def main(argv: list[str] | None = None) -> int:
         ]
         line = {"base_url": sim.base_url, "ca_pem": sim.ca_pem_path, "clients": clients}
         print(json.dumps(line), flush=True)
+        if args.env_file:
+            client_id, secret, _ = (args.client or [_client(DEFAULT_CLIENT)])[0]
+            variables = {
+                "CAPSS_BASE_URL": sim.base_url,
+                "CAPSS_CA_BUNDLE": sim.ca_pem_path or "",
+                "CAPSS_CLIENT_ID": client_id,
+                "CAPSS_CLIENT_SECRET": secret,
+            }
+            _write_atomically(
+                args.env_file,
+                "".join(f"export {name}={shlex.quote(str(v))}\n" for name, v in variables.items()),
+            )
         while not done.wait(0.5):
             pass
     return 0
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """A reader polling for the file never sees half of it: written aside, then renamed."""
+    partial = f"{path}.partial"
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+    os.replace(partial, path)
 
 
 if __name__ == "__main__":

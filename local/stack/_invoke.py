@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from capss.telemetry import logger
+
 from local.stack._account import LocalFunction
 
 _active: FunctionHost | None = None
@@ -80,6 +82,12 @@ class FunctionHost:
         event = json.loads(payload) if payload else {}
         context = LambdaContext(function)
         started = time.monotonic()
+        # Handlers run side by side in threads here: each thread's log lines carry its own
+        # function and request, which the shared logger's Lambda context keys cannot.
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(
+            function_name=function.name, function_request_id=context.aws_request_id
+        )
         try:
             result = self.handler(function)(event, context)
         except Exception as error:

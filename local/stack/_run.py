@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from capss.outcome import Outcome
+
 from local.stack._stack import TEMPLATE, DroppedFile, FileOutcome, LocalStack, StackTimeout
+
+EXIT_NEEDS_PERSON = 3
+"""Some file ended in an outcome a person must act on (its alert is in the JSON)."""
+EXIT_UNFINISHED = 4
+"""Some file had no final outcome within --timeout."""
 
 
 @dataclass
@@ -123,15 +130,31 @@ def parameters(pairs: list[str]) -> dict[str, str]:
     return values
 
 
+LAST_LOG = Path(tempfile.gettempdir()) / "capss-local-last.log"
+"""The handlers' logs of the latest run: replaced by each run, so they never pile up."""
+
+
 def open_log(args: argparse.Namespace) -> IO[str]:
-    """Handler logs: on stderr with --verbose, else in a file kept for debugging."""
+    """Handler logs: on stderr with --verbose, else in --log or the latest-run file."""
     if args.verbose:
         return sys.stderr
-    if args.log:
-        return open(args.log, "w", encoding="utf-8")
-    return tempfile.NamedTemporaryFile(
-        "w", prefix="capss-local-", suffix=".log", delete=False, encoding="utf-8"
-    )
+    return open(args.log or LAST_LOG, "w", encoding="utf-8")
+
+
+def metadata_for(pairs: list[str], files: list[Path]) -> dict[Path, dict[str, str]]:
+    """`NAME=VALUE` for every file, `FILE::NAME=VALUE` for the file given as FILE."""
+    chosen: dict[Path, dict[str, str]] = {path: {} for path in files}
+    for pair in pairs:
+        target, sep, setting = pair.rpartition("::")
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"--metadata wants [FILE::]NAME=VALUE, got {pair!r}")
+        matching = [path for path in files if not sep or str(path) == target]
+        if not matching:
+            raise SystemExit(f"--metadata {pair!r}: {target} is not one of the FILEs")
+        for path in matching:
+            chosen[path][name] = value
+    return chosen
 
 
 def requests_by_kind(sim: Any) -> dict[str, int]:
@@ -148,18 +171,14 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    # A file naming no license still goes through: the bridge rejects it with its alert.
     licenses = {path: args.license or license_in(path) for path in files}
-    unknown = [str(path) for path, number in licenses.items() if not number]
-    if unknown:
-        print(
-            f"no licenseNumber found in {', '.join(unknown)}: give one with --license",
-            file=sys.stderr,
-        )
-        return 2
+    known = sorted({number for number in licenses.values() if number})
+    metadata = metadata_for(args.metadata, files)
     log = open_log(args)
     try:
         with (
-            capss_for(args, {str(n) for n in licenses.values()}) as capss,
+            capss_for(args, set(known)) as capss,
             LocalStack(
                 Path(args.template),
                 parameters=parameters(args.param),
@@ -168,11 +187,12 @@ def run(args: argparse.Namespace) -> int:
                 log=log,
             ) as stack,
         ):
-            for license_number in sorted({str(n) for n in licenses.values()}):
+            for license_number in known:
                 client_id, client_secret = capss.client_for(license_number)
                 stack.put_secret(license_number, client_id, client_secret, api=capss.api)
             dropped: list[DroppedFile] = [
-                stack.drop_file(path, str(licenses[path]), update=args.update) for path in files
+                stack.drop_file(path, licenses[path], update=args.update, metadata=metadata[path])
+                for path in files
             ]
             say = progress_text(sys.stderr, started)
             say(f"dropped {len(dropped)} file(s) into s3://{stack.bucket}/incoming/")
@@ -211,7 +231,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"handler logs: {log.name}", file=sys.stderr)
     json.dump(document, sys.stdout, indent=2)
     print()
-    return 0 if finished else 1
+    if not finished:
+        return EXIT_UNFINISHED
+    needs_person = any(Outcome(result.outcome).needs_person for result in results)
+    return EXIT_NEEDS_PERSON if needs_person else 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -230,6 +253,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="file each under the license its XML names (the default unless --license)",
     )
     parser.add_argument("--license", help="file every FILE under this license")
+    parser.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="[FILE::]NAME=VALUE",
+        help="S3 object metadata, e.g. capss-resend=true or capss-on-dup=cancel: for every"
+        " FILE, or with FILE:: for that one",
+    )
     common_arguments(parser)
 
 
@@ -249,5 +280,5 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
         "--verbose", action="store_true", help="the handlers' logs on stderr, not in --log"
     )
     parser.add_argument(
-        "--log", help="file for the handlers' logs (default: a new file in the temp folder)"
+        "--log", help=f"file for the handlers' logs (default: {LAST_LOG}, replaced each run)"
     )

@@ -94,7 +94,10 @@ class FileOutcome:
             "key": self.file.key,
             "version_id": self.file.version_id,
             "problems": list(self.record.get("problems") or []),
-            "alerts": [alert.subject for alert in self.alerts],
+            "alerts": [
+                {"subject": alert.subject, "body": alert.body, "attributes": alert.attributes}
+                for alert in self.alerts
+            ],
         }
 
 
@@ -277,10 +280,18 @@ class LocalStack:
         return DroppedFile(key.rsplit("/", 1)[-1], self.bucket, key, answer.get("VersionId"))
 
     def drop_file(
-        self, path: Path, license_number: str, *, update: bool = False, name: str | None = None
+        self,
+        path: Path,
+        license_number: str | None,
+        *,
+        update: bool = False,
+        name: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> DroppedFile:
+        """Under its license's folder, or straight under the kind's when it has none known."""
         kind = "item-updates" if update else "transactions"
-        return self.drop(path.read_bytes(), f"incoming/{kind}/{license_number}/{name or path.name}")
+        folder = f"incoming/{kind}/{license_number}" if license_number else f"incoming/{kind}"
+        return self.drop(path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata)
 
     def notification_for(self, dropped: DroppedFile) -> str:
         """The S3 notification body the intake queue got for a dropped file."""

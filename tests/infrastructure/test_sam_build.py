@@ -62,3 +62,26 @@ def test_sam_build_makes_an_arm64_python313_layer(tmp_path: Path) -> None:
     assert all("cpython-313-aarch64-linux-gnu" in so.name for so in extensions)
     # boto3 comes with the Lambda runtime; bundling it would only grow the layer.
     assert not list(layer.glob("boto3*"))
+
+
+def test_make_build_refuses_a_python313_that_does_not_run(tmp_path: Path) -> None:
+    # What pyenv puts on PATH for a version that is not installed: a shim that fails.
+    shim = tmp_path / "python3.13"
+    shim.write_text('#!/bin/sh\necho "pyenv: python3.13: command not found" >&2\nexit 127\n')
+    shim.chmod(0o755)
+    if not (ROOT / ".venv-tools" / ".installed").exists():
+        pytest.skip("`make build` would first create the tools virtualenv")
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "build"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "needs a working python3.13" in done.stdout
+    assert "pyenv install 3.13" in done.stdout
+    assert "Building" not in done.stdout + done.stderr

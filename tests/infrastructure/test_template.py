@@ -58,6 +58,7 @@ def _deployed_environment(name: str, overrides: dict[str, str] | None = None) ->
     """A function's environment as CloudFormation resolves it with the parameters' defaults."""
     stack = Template.load(TEMPLATE, overrides)
     stack.refs.update({logical: f"local-{logical}" for logical in stack.resources})
+    stack.attributes.update({logical: {"Arn": f"arn:{logical}"} for logical in stack.resources})
     variables = {
         **stack.globals_for("Function")["Environment"]["Variables"],
         **stack.resources[name]["Properties"]["Environment"]["Variables"],
@@ -110,6 +111,7 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
 def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
     required = {"TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN", "CAPSS_BASE_URL"}
+    required |= {"STACK_NAME", "INTAKE_DLQ_ARN"}  # the stack's own names, not parameters
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -130,6 +132,8 @@ def test_parameters_reach_the_settings() -> None:
     assert submit.alert_on_complete
     assert finish.alert_on_complete
     assert status.poll.budget_seconds == 7200
+    assert submit.deployment.intake_dlq_arn == "arn:IntakeDeadLetterQueue"
+    assert finish.deployment.stack_name == submit.deployment.stack_name
 
 
 def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:

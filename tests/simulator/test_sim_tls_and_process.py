@@ -136,3 +136,26 @@ def test_stand_alone_defaults_to_the_doj_example_client() -> None:
             assert get_token(client, "current", "apitest", "Password1")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+def test_the_readme_recipe_works_pasted_as_one_block(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\n", readme.index("Against the local simulator:")) + 4
+    block = readme[start : readme.index("```", start)]
+    env_file = str(tmp_path / "sim.env")
+    assert "/tmp/capss-sim.env" in block
+    # The simulator is the block's background job: stopped however the block ends.
+    script = "trap 'kill $! 2>/dev/null' EXIT\n" + block.replace("/tmp/capss-sim.env", env_file)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "complete"
+    assert result["error"] is None
+    assert (Path(env_file).stat().st_mode & 0o777) == 0o600

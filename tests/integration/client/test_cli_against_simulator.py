@@ -145,6 +145,22 @@ def test_issues_and_timeouts_have_their_own_exit_codes(
     assert f"capss status {result['status_url']}" in result["next_step"]
 
 
+def test_a_large_file_shows_its_upload_progress(
+    env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = transactions(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    start = text.index("<bulkUploadData")
+    path.write_text(f"{text[:start]}<!-- {'x' * 1_200_000} -->\n{text[start:]}", encoding="utf-8")
+    code, _, err = run(capsys, "submit", str(path))
+    assert code == Exit.OK, err
+    shown = [line for line in err.splitlines() if "day.xml: " in line and "%" in line]
+    assert shown, err
+    assert shown[0].endswith(": 0 %")
+    assert shown[-1].endswith(": 100 %")
+    assert len(shown) <= 12
+
+
 def test_item_update_submit(env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, result, err = run_json(capsys, "submit", str(item_updates(tmp_path)), "--update")
     assert result["outcome"] in ("processing", "complete"), err

@@ -94,7 +94,7 @@ def test_identical_bytes_dropped_again_are_not_sent_twice(pipeline: Pipeline) ->
     assert record.notes[0].startswith("Identical to s3://intake/")
     assert pipeline.uploads() == 1
     (alert,) = pipeline.alerts.sent
-    assert alert.subject == "CAPSS rejected: 000000300 store-0300-clean.xml"
+    assert alert.subject == "Rejected by the bridge, not sent: 000000300 store-0300-clean.xml"
     assert "capss-resend=true" in alert.body
 
 
@@ -217,7 +217,7 @@ def test_error_items_finish_with_issues_and_an_alert(pipeline: Pipeline) -> None
     assert final is not None
     assert final.counts.errors == 1
     (alert,) = pipeline.alerts.sent
-    assert "errors 1" in alert.body
+    assert "  errors:       1\n" in alert.body
     assert "CAPSS said:" in alert.body
 
 

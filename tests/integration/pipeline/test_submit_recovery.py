@@ -171,7 +171,7 @@ def test_alert_that_failed_to_send_is_sent_by_the_retry(pipeline: Pipeline) -> N
     record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
     assert record.outcome is Outcome.REJECTED
     assert [a.subject for a in pipeline.alerts.sent] == [
-        "CAPSS rejected: 000000300 store-0300-invalid.xml"
+        "Rejected by the bridge, not sent: 000000300 store-0300-invalid.xml"
     ]
     submit_file(ref, pipeline.submit, pipeline.submit_settings)
     assert len(pipeline.alerts.sent) == 1

@@ -17,7 +17,16 @@ from capss.pipeline.records import Phase
 from capss.pipeline.settings import FinishSettings
 
 REF = FileRef("intake", "incoming/transactions/000000300/day.xml", "v1", size=10)
-SETTINGS = FinishSettings(table_name="records", topic_arn="arn:topic", alert_on_complete=False)
+SETTINGS = FinishSettings(
+    table_name="records",
+    topic_arn="arn:topic",
+    alert_on_complete=False,
+    deployment=advice.Deployment(stack_name="bridge-prod", secret_prefix="capss-prod/"),
+)
+CHECK_THE_JOB = (
+    "`capss status https://capss.test/api/jobs/42`, with CAPSS_BASE_URL=https://capss.test",
+    "--secret-id capss-prod/000000300",
+)
 
 
 class Outbox:
@@ -84,7 +93,11 @@ def test_a_job_still_processing_when_the_budget_ran_out_is_timed_out(deps: Finis
     assert record.outcome is Outcome.TIMED_OUT
     assert record.notes == ["CAPSS had not finished after 3 status checks over 10 min 0 s."]
     (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
-    assert advice.NEXT_STEPS[Outcome.TIMED_OUT] in alert.body
+    assert alert.subject == "CAPSS did not finish, timed out: 000000300 day.xml"
+    assert "What to do: Do not drop the file again" in alert.body
+    for step in CHECK_THE_JOB:
+        assert step in alert.body
+    assert "<" not in alert.body.split("What to do:")[1]
 
 
 def test_a_poller_error_fails_the_file_with_advice_to_check_capss_first(deps: FinishDeps) -> None:
@@ -95,7 +108,18 @@ def test_a_poller_error_fails_the_file_with_advice_to_check_capss_first(deps: Fi
     assert record.outcome is Outcome.FAILED
     assert record.error == "States.TaskFailed: boom"
     (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
-    assert f"What to do: {advice.POLLER_FAILED}" in alert.body
+    assert "What to do: Look at the error above" in alert.body
+    for step in CHECK_THE_JOB:
+        assert step in alert.body
+    assert alert.subject.startswith("Not reported to CAPSS, failed:")
+
+
+def test_a_job_capss_failed_is_filed_as_capss_refusing_it(deps: FinishDeps) -> None:
+    finish(_state(outcome="failed"), deps, SETTINGS)
+    (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
+    assert alert.subject == "CAPSS refused: 000000300 day.xml"
+    assert "was refused by CAPSS" in alert.body
+    assert alert.attributes["outcome"] == "failed"
 
 
 def test_a_clean_finish_alerts_nobody_unless_asked(deps: FinishDeps) -> None:

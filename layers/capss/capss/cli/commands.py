@@ -7,11 +7,12 @@ document on stdout with --json, text otherwise, also when it fails.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from capss.cli.exits import FOR_OUTCOME, CommandError, Exit, for_error
@@ -360,7 +361,13 @@ def _submit(args: argparse.Namespace, out: Output) -> Exit:
             out.note(f"sending {name} ({report.size} bytes) to {config.base_url}")
             with path.open("rb") as fileobj:
                 receipt = client.upload(
-                    fileobj, display(path.name), kind, args.on_dup, args.on_error
+                    cast(BinaryIO, _Sending(fileobj, report.size, name, out))
+                    if report.size >= _BIG
+                    else fileobj,
+                    display(path.name),
+                    kind,
+                    args.on_dup,
+                    args.on_error,
                 )
         except KeyboardInterrupt:
             return _interrupted_upload(out, name, report)
@@ -396,6 +403,41 @@ def _submit(args: argparse.Namespace, out: Output) -> Exit:
     if not args.wait and followed.outcome is Outcome.PROCESSING:
         return _finish(out, result, Exit.OK)
     return _finish(out, result, FOR_OUTCOME[followed.outcome])
+
+
+_BIG = 1024 * 1024
+"""Files from this size on show how much of them went out."""
+
+
+class _Sending(io.BufferedIOBase):
+    """The file as httpx streams it, telling the person how much of it went out."""
+
+    def __init__(self, fileobj: BinaryIO, size: int, name: str, out: Output) -> None:
+        self._file, self._size, self._name, self._out = fileobj, size, name, out
+        self._shown = -1
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = self._file.read(-1 if size is None else size)
+        tenths = self._file.tell() * 10 // max(self._size, 1)
+        if tenths != self._shown:
+            self._shown = tenths
+            self._out.progress(f"sending {self._name}: {tenths * 10} %")
+        return chunk
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
 
 
 def _interrupted_upload(out: Output, name: str, report: ValidationReport) -> Exit:

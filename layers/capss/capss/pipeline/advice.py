@@ -7,7 +7,9 @@ command line; these speak to the person who runs the deployed stack.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from capss.errors import BadCredentials, CapssError, RequestRejected, TlsFailure
 from capss.outcome import Outcome
@@ -15,47 +17,33 @@ from capss.outcome import Outcome
 if TYPE_CHECKING:
     from capss.pipeline.records import FileRecord
 
-AGAIN = "then drop the file again."
 
-FIX_ERRORS = (
-    "Error items were not saved: correct them and send them again (a new transactions file,"
-    " or an item update under incoming/item-updates/<license>/)."
-)
+DEFAULT_STACK = "capss-bridge"
+DEFAULT_SECRET_PREFIX = "capss/"  # noqa: S105 - a name prefix, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """The deployed names the advice spells out, so ops paste a command, not fill in a form."""
+
+    stack_name: str = DEFAULT_STACK
+    secret_prefix: str = DEFAULT_SECRET_PREFIX
+    intake_dlq_arn: str | None = None
+
+    def secret(self, license_number: str | None) -> str:
+        return f"{self.secret_prefix}{license_number or '<license>'}"
+
+
+AGAIN = "then drop the file again."
+SECRET_JSON = '{"client_id": "...", "client_secret": "..."}'  # noqa: S105 - a template
+
 CHECK_DUPLICATES = (
     "Duplicates were already in CAPSS and were not saved again: check that the POS did not"
     " export the same transactions twice."
 )
 
-NEXT_STEPS = {
-    Outcome.REJECTED: (
-        "Fix the problems listed above in the POS export and drop the corrected file again under"
-        " the same prefix. Reports are due by the next business day."
-    ),
-    Outcome.COMPLETE: "Nothing to do.",
-    Outcome.COMPLETE_WITH_ISSUES: f"{FIX_ERRORS} {CHECK_DUPLICATES}",
-    Outcome.FAILED: "Fix the cause above, then drop the file again. Nothing was saved in CAPSS.",
-    Outcome.TIMED_OUT: (
-        "Do not drop the file again (it would be sent twice). Check the job with"
-        " `capss status <status link>` or in the CAPSS web site; if it stays unfinished,"
-        " contact the DOJ CAPSS help desk with the submission id."
-    ),
-    Outcome.PROCESSING: "Nothing to do yet.",
-}
-
-POLLER_FAILED = (
-    "Look at the error above and the file's record. Check the job with"
-    " `capss status <status link>` before dropping the file again: CAPSS may have saved it."
-)
-XSD_UNUSABLE = (
-    "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
-    " fix or clear that parameter, then drop the file again. The file itself may be fine."
-)
 XSD_NOT_S3 = "Set the OfficialXsdS3Uri parameter to s3://bucket/key of the DOJ's XSD."
 XSD_UNREADABLE = f"Fix or clear the OfficialXsdS3Uri parameter, {AGAIN}"
-IDENTICAL_FILE = (
-    "Nothing to do if the POS exported the same file twice. To send these bytes again on"
-    " purpose, upload the file again with the object metadata capss-resend=true."
-)
 UNREADABLE_UPLOAD_ANSWER = (
     "CAPSS answered the upload with something the bridge cannot read, so it may"
     " have taken the file: look for it in CAPSS before dropping it again."
@@ -66,10 +54,149 @@ FILE_UNREADABLE = (
 )
 SETTINGS = "Check the stack's parameters and redeploy (template.yaml sets these variables)."
 SECRET_API = 'Set "api" to "current" or "legacy", or leave it out.'  # noqa: S105 - advice
-_REDRIVE = (
-    "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
-    " `capss token`), redrive it (SQS console, Start DLQ redrive)"
-)
+
+
+def _object(record: FileRecord) -> str:
+    return f"s3://{record.bucket}/{record.key}"
+
+
+def drop_again(record: FileRecord) -> str:
+    """Replacing the object under its own key: a new version, a new file for the bridge."""
+    return f"`aws s3 cp <corrected file> {_object(record)}`"
+
+
+def set_parameter(where: Deployment, name: str, value: str) -> str:
+    # Not `sam deploy --parameter-overrides`: it resets every parameter not named to its default.
+    return (
+        f"set the parameter {name} to {value} in the CloudFormation console (Stacks >"
+        f" {where.stack_name} > Update > Use existing template; keep the other values)"
+    )
+
+
+def check_job(record: FileRecord, where: Deployment) -> str:
+    """How to look at the job with `capss status`, with the credentials it needs."""
+    link = record.status_url
+    if not link:
+        return "Look the submission up on the CAPSS web site."
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(link))
+    secret = where.secret(record.license)
+    return (
+        f"Check the job with `capss status {link}`, with CAPSS_BASE_URL={origin} and"
+        f" CAPSS_CLIENT_ID and CAPSS_CLIENT_SECRET set from the secret {secret} (`aws"
+        f" secretsmanager get-secret-value --secret-id {secret} --query SecretString --output"
+        ' text`; add CAPSS_API=legacy if it says "api": "legacy"), or look it up on the CAPSS'
+        " web site."
+    )
+
+
+def next_steps(record: FileRecord, where: Deployment) -> dict[Outcome, str]:
+    """What to do after each final outcome, in terms of this file and this stack."""
+    return {
+        Outcome.REJECTED: (
+            "Fix the problems listed above in the POS export and drop the corrected file again"
+            f" under the same prefix: {drop_again(record)} (or upload it in the S3 console)."
+            " Reports are due by the next business day."
+        ),
+        Outcome.COMPLETE: "Nothing to do.",
+        Outcome.COMPLETE_WITH_ISSUES: f"{fix_errors(record)} {CHECK_DUPLICATES}",
+        Outcome.FAILED: (
+            f"Fix the cause above, then drop the file again: {drop_again(record)}."
+            " Nothing was saved in CAPSS."
+        ),
+        Outcome.TIMED_OUT: (
+            "Do not drop the file again (it would be sent twice). "
+            f"{check_job(record, where)} If it stays unfinished, contact the DOJ CAPSS help"
+            f" desk with the submission id {record.submission_id}."
+        ),
+        Outcome.PROCESSING: "Nothing to do yet.",
+    }
+
+
+def fix_errors(record: FileRecord) -> str:
+    corrections = f"s3://{record.bucket}/incoming/item-updates/{record.license or '<license>'}/"
+    return (
+        "Error items were not saved: correct them and send them again, as a new transactions"
+        f" file or as an item update: `aws s3 cp <corrections file> {corrections}`."
+    )
+
+
+def poller_failed(record: FileRecord, where: Deployment) -> str:
+    return (
+        "Look at the error above and the file's record. CAPSS may have saved the file, so"
+        f" before dropping it again: {check_job(record, where)}"
+    )
+
+
+def identical_file(record: FileRecord) -> str:
+    target = _object(record)
+    return (
+        "Nothing to do if the POS exported the same file twice. To send these bytes again on"
+        f" purpose: `aws s3 cp {target} {target} --metadata capss-resend=true"
+        " --metadata-directive REPLACE` (or in the S3 console: the object > Actions > Edit"
+        " metadata > add user-defined key capss-resend, value true)."
+    )
+
+
+def xsd_unusable(where: Deployment) -> str:
+    return (
+        "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
+        f" fix it or {set_parameter(where, 'OfficialXsdS3Uri', 'an empty value')}, then drop"
+        " the file again. The file itself may be fine."
+    )
+
+
+def secret_shape(secret: str) -> str:
+    return (
+        f"Store {secret} as {SECRET_JSON}: `aws secretsmanager put-secret-value --secret-id"
+        f" {secret} --secret-string '{SECRET_JSON}'`."
+    )
+
+
+def create_secret(secret: str) -> str:
+    return (
+        f"Create the secret {secret} with the client id and secret from the CAPSS API Client"
+        f" page: `aws secretsmanager create-secret --name {secret} --secret-string"
+        f" '{SECRET_JSON}'`, {AGAIN}"
+    )
+
+
+def give_up(*, maybe_in_capss: bool, where: Deployment) -> str:
+    """The last receive of a file that kept failing for a reason that may pass."""
+    dlq = where.intake_dlq_arn or "<intake dead-letter queue ARN>"
+    redrive = (
+        "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
+        f" `capss token`), redrive it: `aws sqs start-message-move-task --source-arn {dlq}`"
+        " (or SQS console > the queue > Start DLQ redrive)"
+    )
+    if maybe_in_capss:
+        return (
+            f"An upload attempt may have reached CAPSS: do not drop the file again. {redrive};"
+            " the bridge then sends it with onDup=submitWithoutDup so CAPSS skips what it has."
+        )
+    return f"Nothing reached CAPSS. {redrive} and the file is sent, or drop it again."
+
+
+def for_error(error: CapssError, record: FileRecord, where: Deployment) -> str:
+    """What ops changes in the deployed stack when a step failed with this error."""
+    secret = where.secret(record.license)
+    if isinstance(error, BadCredentials):
+        return (
+            f"Put the client id and secret from CAPSS's API Client page (for this CAPSS"
+            f" environment) into the secret {secret}: `aws secretsmanager put-secret-value"
+            f" --secret-id {secret} --secret-string '{SECRET_JSON}'`, {AGAIN}"
+        )
+    if isinstance(error, TlsFailure):
+        return (
+            "The TLS connection to CAPSS failed. If the handshake failed,"
+            f" {set_parameter(where, 'TlsCiphers', 'DEFAULT@SECLEVEL=1')}; if the certificate"
+            f" was refused, check the CapssEnvironment parameter and CAPSS's certificate; {AGAIN}"
+        )
+    if isinstance(error, RequestRejected):
+        return (
+            "CAPSS refused the file as sent: correct what its message says, then drop the"
+            f" corrected file again: {drop_again(record)}."
+        )
+    return error.hint
 
 
 # The `capss` command's next steps: its user holds a client id and secret, not the stack.
@@ -97,55 +224,15 @@ def cli_follow(status_url: str) -> str:
     )
 
 
-def secret_shape(secret: str) -> str:
-    return f'Store {secret} as {{"client_id": "...", "client_secret": "..."}}.'
-
-
-def create_secret(secret: str) -> str:
-    return (
-        f'Create the secret {secret} with {{"client_id": "...", "client_secret": "..."}}'
-        f" from the CAPSS API Client page, {AGAIN}"
-    )
-
-
-def give_up(*, maybe_in_capss: bool) -> str:
-    """The last receive of a file that kept failing for a reason that may pass."""
-    if maybe_in_capss:
-        return (
-            f"An upload attempt may have reached CAPSS: do not drop the file again. {_REDRIVE};"
-            " the bridge then sends it with onDup=submitWithoutDup so CAPSS skips what it has."
-        )
-    return f"Nothing reached CAPSS. {_REDRIVE} and the file is sent, or drop it again."
-
-
-def for_error(error: CapssError, record: FileRecord, secret_prefix: str) -> str:
-    """What ops changes in the deployed stack when a step failed with this error."""
-    secret = f"{secret_prefix}{record.license}"
-    if isinstance(error, BadCredentials):
-        return (
-            f"Put the client id and secret from CAPSS's API Client page (for this CAPSS"
-            f" environment) into the secret {secret}, {AGAIN}"
-        )
-    if isinstance(error, TlsFailure):
-        return (
-            "The TLS connection to CAPSS failed. If the handshake failed, set the stack's"
-            " TlsCiphers parameter (e.g. DEFAULT@SECLEVEL=1); if the certificate was refused,"
-            f" check the CapssEnvironment parameter and CAPSS's certificate; {AGAIN}"
-        )
-    if isinstance(error, RequestRejected):
-        return f"CAPSS refused the file as sent: correct what its message says, {AGAIN}"
-    return error.hint
-
-
-def next_step(record: FileRecord) -> str:
+def next_step(record: FileRecord, where: Deployment) -> str:
     """The advice for a final outcome; for a finish with issues, only what CAPSS counted."""
     if record.hint:
         return record.hint
     if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
-        return NEXT_STEPS[record.outcome]
+        return next_steps(record, where)[record.outcome]
     errors, duplicates = record.counts.errors, record.counts.duplicates
     if errors == 0:
         return CHECK_DUPLICATES
     if errors and duplicates == 0:
-        return FIX_ERRORS
-    return NEXT_STEPS[record.outcome]
+        return fix_errors(record)
+    return next_steps(record, where)[record.outcome]

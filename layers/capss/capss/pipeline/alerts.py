@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capss.intake.report import problem_text
-from capss.outcome import Outcome
+from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
@@ -19,6 +19,18 @@ from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
+
+_SUBJECTS = {
+    Outcome.REJECTED: "Rejected by the bridge, not sent",
+    Outcome.PROCESSING: "Processing at CAPSS",
+    Outcome.COMPLETE: "CAPSS complete",
+    Outcome.COMPLETE_WITH_ISSUES: "CAPSS complete with issues",
+    Outcome.FAILED: "Not reported to CAPSS, failed",
+    Outcome.TIMED_OUT: "CAPSS did not finish, timed out",
+}
+"""Who acted comes first: the bridge refusing a file needs a fix in the export, CAPSS refusing
+it a look at CAPSS's message; filters can still use the `outcome` message attribute."""
+CAPSS_REFUSED = "CAPSS refused"
 
 _HEADLINES = {
     Outcome.REJECTED: "was rejected before sending: nothing reached CAPSS",
@@ -37,16 +49,18 @@ class Alert:
     attributes: dict[str, str]
 
 
-def compose_alert(record: FileRecord) -> Alert:
+def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
     outcome = record.outcome
     license_number = record.license or "unknown license"
-    subject = f"CAPSS {outcome.value}: {license_number} {record.name}"
+    said = CAPSS_REFUSED if record.capss_refused else _SUBJECTS[outcome]
+    subject = f"{said}: {license_number} {record.name}"
     # SNS takes printable ASCII on one line only.
     subject = "".join(c if " " <= c <= "~" else "?" for c in subject)
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 3] + "..."
+    headline = "was refused by CAPSS" if record.capss_refused else _HEADLINES[outcome]
     lines = [
-        f"The file {record.name} {_HEADLINES[outcome]}.",
+        f"The file {record.name} {headline}.",
         "",
         f"File:        {record.uri}",
         f"License:     {license_number}",
@@ -60,12 +74,8 @@ def compose_alert(record: FileRecord) -> Alert:
     lines.append(f"Received:    {record.received_at or 'unknown'}")
     if record.completed_at:
         lines.append(f"Finished:    {record.completed_at}")
-    counts = record.counts.to_json()
-    if any(value is not None for value in counts.values()):
-        shown = ", ".join(
-            f"{name} {'n/a' if value is None else value}" for name, value in counts.items()
-        )
-        lines += ["", f"Counts from CAPSS: {shown}"]
+    if any(value is not None for value in record.counts.to_json().values()):
+        lines += ["", "Counts from CAPSS:", *_counts(record.counts)]
     if record.problems:
         lines += ["", "Problems found in the file:"]
         lines += [f"  - {problem_text(problem)}" for problem in record.problems]
@@ -77,12 +87,31 @@ def compose_alert(record: FileRecord) -> Alert:
         lines += [f"  - {note}" for note in record.notes]
     if record.error:
         lines += ["", f"What went wrong: {record.error}"]
-    lines += ["", f"What to do: {advice.next_step(record)}"]
+    lines += ["", f"What to do: {advice.next_step(record, where)}"]
     return Alert(
         subject=subject,
         body="\n".join(lines) + "\n",
         attributes={"outcome": outcome.value, "license": license_number, "kind": record.kind},
     )
+
+
+def _counts(counts: Counts) -> list[str]:
+    """One line a count; what CAPSS did not report says so, and items add up where they can."""
+    unknown = "not reported by CAPSS"
+    items, saved, errors, duplicates = counts.items, counts.saved, counts.errors, counts.duplicates
+    lines = [f"  transactions: {unknown if counts.transactions is None else counts.transactions}"]
+    lines.append(f"  items:        {unknown if items is None else items}")
+    of_items = f" of {items} items" if items is not None and saved is not None else ""
+    lines.append(f"  saved:        {unknown if saved is None else f'{saved}{of_items}'}")
+    lines.append(f"  errors:       {unknown if errors is None else errors}")
+    if duplicates is None:
+        rest = (items or 0) - (saved or 0) - (errors or 0)
+        known = None not in (items, saved, errors)
+        left = f"; {rest} of {items} items were neither saved nor errors" if known and rest else ""
+        lines.append(f"  duplicates:   {unknown}{left}")
+    else:
+        lines.append(f"  duplicates:   {duplicates}")
+    return lines
 
 
 def should_alert(record: FileRecord, *, alert_on_complete: bool = False) -> bool:
@@ -94,6 +123,7 @@ def notify(
     records: RecordStore,
     alerts: AlertSender,
     *,
+    where: advice.Deployment,
     alert_on_complete: bool = False,
 ) -> bool:
     """Sends a final record's alert once; True when it was sent now.
@@ -103,7 +133,7 @@ def notify(
     """
     if record.alerted or not should_alert(record, alert_on_complete=alert_on_complete):
         return False
-    alerts.send(compose_alert(record))
+    alerts.send(compose_alert(record, where))
     record.alerted = True
     records.save(record)
     return True

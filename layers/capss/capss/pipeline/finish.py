@@ -17,7 +17,7 @@ from capss.pipeline.alerts import notify, tag_outcome
 from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
 from capss.pipeline.records import FileRecord, Phase, iso, utcnow
 from capss.pipeline.settings import FinishSettings
-from capss.telemetry import logger, metrics
+from capss.telemetry import about, logger, metrics
 
 
 @dataclass(slots=True)
@@ -35,11 +35,15 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     record = deps.records.get(state["file_id"])
     if record is None:
         raise RecordMissing(f"no record for {state['file_id']}")
-    logger.append_keys(file=record.uri, license=record.license, submission=record.submission_id)
+    about(file=record.uri, license=record.license, submission=record.submission_id)
     if record.phase is Phase.DONE:
         # A retry of this step: only an alert that did not go out is still owed.
         alerted = notify(
-            record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+            record,
+            deps.records,
+            deps.alerts,
+            where=settings.deployment,
+            alert_on_complete=settings.alert_on_complete,
         )
         logger.info("already final", extra={"outcome": record.outcome.value})
         return {"outcome": record.outcome.value, "alerted": alerted}
@@ -47,9 +51,11 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     if "error" in state:
         record.outcome = Outcome.FAILED
         record.error = _error_text(state["error"])
-        record.hint = advice.POLLER_FAILED
+        record.hint = advice.poller_failed(record, settings.deployment)
     else:
         record.outcome = Outcome(poll.get("outcome", Outcome.FAILED.value))
+        # The poll loop ends `failed` only on CAPSS's own word about the job.
+        record.capss_refused = record.outcome is Outcome.FAILED
         if record.outcome is Outcome.TIMED_OUT:
             record.notes.append(
                 f"CAPSS had not finished after {poll.get('polls', 0)} status checks over"
@@ -62,7 +68,11 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     deps.records.save(record)
     _measure(record)
     alerted = notify(
-        record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete
+        record,
+        deps.records,
+        deps.alerts,
+        where=settings.deployment,
+        alert_on_complete=settings.alert_on_complete,
     )
     tag_outcome(record, deps.objects)
     logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})

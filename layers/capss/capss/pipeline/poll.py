@@ -16,7 +16,7 @@ from capss.outcome import Counts, Outcome
 from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
 from capss.pipeline.records import iso, raw_excerpt, utcnow
 from capss.pipeline.settings import PollSettings, StatusSettings
-from capss.telemetry import logger
+from capss.telemetry import about, logger
 
 NOT_FOUND_LIMIT = 5
 """Consecutive 404s on a link CAPSS handed out before a person is asked to look."""
@@ -46,7 +46,7 @@ def check_status(
     polls = int(previous["polls"]) + 1
     waited = int(previous["waited_seconds"]) + int(previous["wait_seconds"])
     not_found = int(previous.get("not_found", 0))
-    logger.append_keys(file=state["file_id"], license=state["license"])
+    about(file=state["file_id"], license=state["license"])
     unreachable = int(previous.get("unreachable", 0))
     record = deps.records.get(state["file_id"])
     retry_after: float | None = None

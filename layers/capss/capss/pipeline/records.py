@@ -86,6 +86,8 @@ class FileRecord:
     execution_arn: str | None = None
     duplicate_of: str | None = None
     maybe_in_capss: bool = False
+    capss_refused: bool = False
+    """CAPSS itself said no (a 400 to the upload, or a job it failed), not the bridge."""
     """An upload may have reached CAPSS: the same bytes must not go again unasked."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""

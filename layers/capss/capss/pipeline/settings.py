@@ -81,6 +81,19 @@ class CapssSettings:
         )
 
 
+NO_DEPLOYMENT = advice.Deployment()
+"""The template's defaults, for settings built without an environment (tests)."""
+
+
+def deployment(env: Mapping[str, str], *, queue: bool = False) -> advice.Deployment:
+    """The stack's own names, for advice that ops can paste; `queue`: the intake DLQ's too."""
+    return advice.Deployment(
+        stack_name=_text(env, "STACK_NAME", advice.DEFAULT_STACK),
+        secret_prefix=_text(env, "CAPSS_SECRET_PREFIX", advice.DEFAULT_SECRET_PREFIX),
+        intake_dlq_arn=(env.get("INTAKE_DLQ_ARN") or None) if queue else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PollSettings:
     """The poll budget: first wait, growth, cap, and the total CAPSS gets to finish."""
@@ -114,6 +127,7 @@ class SubmitSettings:
     max_file_bytes: int
     max_receives: int
     alert_on_complete: bool
+    deployment: advice.Deployment = NO_DEPLOYMENT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -130,6 +144,7 @@ class SubmitSettings:
             max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),
             max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+            deployment=deployment(env, queue=True),
         )
 
 
@@ -154,6 +169,7 @@ class FinishSettings:
     table_name: str
     topic_arn: str
     alert_on_complete: bool
+    deployment: advice.Deployment = NO_DEPLOYMENT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
@@ -162,4 +178,5 @@ class FinishSettings:
             table_name=_text(env, "TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+            deployment=deployment(env),
         )

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from capss.errors import CapssError, NeedsPersonError, ProtocolError, TransientError
+from capss.errors import (
+    CapssError,
+    NeedsPersonError,
+    ProtocolError,
+    RequestRejected,
+    TransientError,
+)
 from capss.intake.report import IntakeLimits, ValidationReport
 from capss.kinds import FileKind
 from capss.outcome import Outcome
@@ -48,7 +54,7 @@ from capss.pipeline.settings import (
     SKIP_DUPLICATES,
     SubmitSettings,
 )
-from capss.telemetry import logger, metrics
+from capss.telemetry import about, logger, metrics
 
 LEASE = timedelta(minutes=10)
 """Longer than the submit function's timeout: an expired lease means that attempt died."""
@@ -103,7 +109,7 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
                 submit_file(ref, deps, settings)
             except TransientError as error:
                 if attempt >= settings.max_receives:
-                    _give_up(ref, deps, error, attempt)
+                    _give_up(ref, deps, error, attempt, settings)
                 raise
     except TransientError as error:
         logger.warning("will retry", extra={"error": str(error), "attempt": attempt})
@@ -117,20 +123,22 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
     return True
 
 
-def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int) -> None:
+def _give_up(
+    ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int, settings: SubmitSettings
+) -> None:
     """The last try: the file gets an outcome and ops an alert, unless another attempt has it."""
     record = deps.records.get(ref.pk)
     if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE) or _held(record):
         return
     record.outcome = Outcome.FAILED
     record.error = f"{error} (after {attempts} tries)"
-    record.hint = advice.give_up(maybe_in_capss=record.maybe_in_capss)
+    record.hint = advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
     record.completed_at = iso(utcnow())
     try:
         deps.records.save(record)
     except RecordChanged:
         return  # another attempt moved the file on: its story, not this one's
-    notify(record, deps.records, deps.alerts)
+    notify(record, deps.records, deps.alerts, where=settings.deployment)
     tag_outcome(record, deps.objects)
 
 
@@ -144,13 +152,14 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     kind = place.kind if place else FileKind.TRANSACTIONS
     claim = deps.records.claim(ref, kind.value, LEASE)
     record = claim.record
-    logger.append_keys(file=ref.uri)
+    about(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
     if place is None:
         return _reject(
             record,
             deps,
+            settings,
             problems=[
                 {
                     "severity": "error",
@@ -195,7 +204,13 @@ def _already_taken(
         # poller; starting it again under the same name and input is a no-op otherwise.
         deps.executions.start(ref.execution_name, poller_input(record, settings))
     else:
-        notify(record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete)
+        notify(
+            record,
+            deps.records,
+            deps.alerts,
+            where=settings.deployment,
+            alert_on_complete=settings.alert_on_complete,
+        )
     return record
 
 
@@ -225,14 +240,14 @@ def _validate_and_send(
             expected_license=key_license,
             xsd=deps.xsd(),
         )
-        _note_report(record, report)
+        _note_report(record, report, key_license)
         if not report.ok:
-            return _reject(record, deps)
+            return _reject(record, deps, settings)
         resend = info.metadata.get(METADATA_RESEND, "").lower() == "true"
         if not blind_resend and not resend:
             holder = _claim_content(record, deps)
             if holder is not None:
-                return _reject_identical(record, deps, holder)
+                return _reject_identical(record, deps, settings, holder)
         credentials = deps.credentials.for_license(report.license_number or "")
         on_dup, on_error = _options(record, info.metadata, settings)
         if blind_resend:
@@ -251,7 +266,7 @@ def _validate_and_send(
         record.submission_id = receipt.submission_id
         record.submitted_at = iso(utcnow())
         record.outcome = Outcome.COMPLETE
-        return _finish_early(record, deps, alert_on_complete=settings.alert_on_complete)
+        return _finish_early(record, deps, settings, alert_on_complete=settings.alert_on_complete)
     record.phase = Phase.SUBMITTED
     record.submission_id = receipt.submission_id
     record.status_url = receipt.status_url
@@ -336,8 +351,9 @@ def _options(
     return chosen[0], chosen[1]
 
 
-def _note_report(record: FileRecord, report: ValidationReport) -> None:
-    record.license = report.license_number
+def _note_report(record: FileRecord, report: ValidationReport, key_license: str | None) -> None:
+    # A file too broken to name its license is still filed under its folder's, for ops filters.
+    record.license = report.license_number or key_license
     record.sha256 = report.sha256
     record.transactions = report.transactions
     record.items = report.items
@@ -380,26 +396,31 @@ def _held(record: FileRecord) -> bool:
 
 
 def _reject(
-    record: FileRecord, deps: SubmitDeps, problems: list[dict[str, Any]] | None = None
+    record: FileRecord,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+    problems: list[dict[str, Any]] | None = None,
 ) -> FileRecord:
     if problems is not None:
         record.problems = problems
     if any(problem.get("code") == "xsd-unusable" for problem in record.problems):
-        record.hint = advice.XSD_UNUSABLE
+        record.hint = advice.xsd_unusable(settings.deployment)
     record.outcome = Outcome.REJECTED
     metrics.add_metric(name="FilesRejected", unit="Count", value=1)
-    return _finish_early(record, deps)
+    return _finish_early(record, deps, settings)
 
 
-def _reject_identical(record: FileRecord, deps: SubmitDeps, holder: str) -> FileRecord:
+def _reject_identical(
+    record: FileRecord, deps: SubmitDeps, settings: SubmitSettings, holder: str
+) -> FileRecord:
     earlier = deps.records.get(holder)
     where = earlier.uri if earlier else holder
     record.duplicate_of = holder
     record.notes.append(
         f"Identical to {where}, already sent for license {record.license}: not sent again."
     )
-    record.hint = advice.IDENTICAL_FILE
-    return _reject(record, deps)
+    record.hint = advice.identical_file(record)
+    return _reject(record, deps, settings)
 
 
 def _fail(
@@ -407,18 +428,29 @@ def _fail(
 ) -> FileRecord:
     record.outcome = Outcome.FAILED
     record.error = str(error)
-    record.hint = advice.for_error(error, record, settings.capss.secret_prefix)
+    record.capss_refused = isinstance(error, RequestRejected)
+    record.hint = advice.for_error(error, record, settings.deployment)
     logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})
-    return _finish_early(record, deps)
+    return _finish_early(record, deps, settings)
 
 
 def _finish_early(
-    record: FileRecord, deps: SubmitDeps, *, alert_on_complete: bool = False
+    record: FileRecord,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+    *,
+    alert_on_complete: bool = False,
 ) -> FileRecord:
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
-    notify(record, deps.records, deps.alerts, alert_on_complete=alert_on_complete)
+    notify(
+        record,
+        deps.records,
+        deps.alerts,
+        where=settings.deployment,
+        alert_on_complete=alert_on_complete,
+    )
     tag_outcome(record, deps.objects)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
