@@ -212,7 +212,16 @@ def test_run_command_prints_one_json_document(
 def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> None:
     p = pipeline()
     account = p.stack.account
-    assert set(account.functions) == {"SubmitFunction", "StatusFunction", "FinishFunction"}
+    assert set(account.functions) == {
+        "SubmitFunction",
+        "StatusFunction",
+        "FinishFunction",
+        "MonitorFunction",
+    }
+    assert {s.event_id for s in account.functions["MonitorFunction"].schedules} == {
+        "EarlyWarning",
+        "FinalCheck",
+    }
     submit = account.functions["SubmitFunction"]
     assert submit.timeout == 300
     assert {
