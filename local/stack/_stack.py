@@ -249,6 +249,23 @@ class LocalStack:
     def stores_table(self) -> str:
         return self.environment["STORES_TABLE_NAME"]
 
+    def outputs(self) -> dict[str, str]:
+        """The template's Outputs as CloudFormation would give them (what `capss --stack` reads)."""
+        declared = self.template.document.get("Outputs") or {}
+        return {name: str(self.template.resolve(spec["Value"])) for name, spec in declared.items()}
+
+    def connection(self, endpoint_url: str | None = None) -> dict[str, Any]:
+        """What `capss --local FILE` reads: the account's endpoint, outputs and parameters."""
+        state: dict[str, Any] = {
+            "stack": self.template.stack_name,
+            "region": REGION,
+            "outputs": self.outputs(),
+            "parameters": dict(self.template.parameters),
+        }
+        if endpoint_url:
+            state["endpoint_url"] = endpoint_url
+        return state
+
     def run_schedule(self, event_id: str, at: datetime) -> Any:
         """One run of a function's schedule (by its event id), at `at` as Scheduler would
         stamp it: the function's answer, or FunctionFailed."""
