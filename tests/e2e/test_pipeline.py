@@ -165,6 +165,10 @@ def test_demo_command() -> None:
     assert "Every file reached the outcome the demo expects." in answer.stdout
     assert "Subject: CAPSS rejected: 000000300 store-0300-invalid.xml" in answer.stdout
     assert "Requests CAPSS received:" in answer.stdout
+    assert "The monitor named the store that did not report, and only that one." in answer.stdout
+    assert "  - 000000302 Oak Ave: Mon 2026-11-02, due Tue 2026-11-03: no file yet\n" in (
+        answer.stdout
+    )
     assert "complete_with_issues" in answer.stderr
 
 
