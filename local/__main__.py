@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from local.stack._run import add_arguments, common_arguments, run
 
@@ -21,7 +22,22 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(
         commands.add_parser("run", help="files through the whole pipeline; one JSON document out")
     )
+    serve = commands.add_parser(
+        "serve", help="keep the emulated account alive for `capss ... --local FILE`"
+    )
+    common_arguments(serve)
+    serve.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".capss-local.json"),
+        help="where to write the connection file (default %(default)s)",
+    )
+    serve.add_argument("--port", type=int, default=0, help="moto server port (default: any free)")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from local.serve import serve as run_serve  # noqa: PLC0415
+
+        return run_serve(args)
     if args.command == "demo":
         from local.demo import demo as run_demo  # noqa: PLC0415
 

@@ -10,8 +10,13 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from capss.aws.stores import DynamoStoreRegister
+from capss.pipeline.stores import ExpectedStore
 
 from local.stack._run import (
     open_log,
@@ -73,6 +78,17 @@ LICENSES = {"000000300": None, "000000301": "legacy"}
 """License -> API generation override in its secret (None: the stack's default)."""
 
 COUNT_NAMES = ("transactions", "items", "saved", "errors", "duplicates")
+
+STORES = (
+    ExpectedStore(license="000000300", name="Main St"),
+    # Closed for inventory on the day its neighbour traded: it owes nothing for that day.
+    ExpectedStore(license="000000301", name="Bay Blvd", closures=frozenset({date(2026, 11, 2)})),
+    ExpectedStore(license="000000302", name="Oak Ave"),
+)
+"""The register the monitor checks; Oak Ave never sends a file."""
+MONITOR_AT = datetime(2026, 11, 3, 10, tzinfo=ZoneInfo("America/Los_Angeles"))
+"""The early warning on the deadline day of the sample files' Monday, 2026-11-02."""
+MONITOR_EXPECTS = {("000000302", "2026-11-02")}
 
 
 @dataclass
@@ -181,6 +197,12 @@ def demo(args: argparse.Namespace) -> int:
             first_uploads = uploads_of(sim, DROPS[0].file)
             alerts = stack.alerts()
             requests = requests_by_kind(sim)
+            register = DynamoStoreRegister.for_table(stack.stores_table, stack.session)
+            for store in STORES:
+                register.put_store(store)
+            say(f"the monitor's early warning, as of {MONITOR_AT:%a %Y-%m-%d %H:%M %Z}")
+            monitor_run = stack.run_schedule("EarlyWarning", MONITOR_AT)
+            monitor_alerts = stack.alerts()[len(alerts) :]
     finally:
         if log is not sys.stderr:
             log.close()
@@ -217,6 +239,13 @@ def demo(args: argparse.Namespace) -> int:
         print(f"Subject: {alert.subject}\n", file=out)
         print(alert.body.rstrip(), file=out)
     print("=" * 78, file=out)
+    named = {(day["license"], day["day"]) for day in monitor_run["days"]}
+    print(f"\nMissed-report monitor ({len(STORES)} stores registered)", file=out)
+    for alert in monitor_alerts:
+        print("\n" + "=" * 78, file=out)
+        print(f"Subject: {alert.subject}\n", file=out)
+        print(alert.body.rstrip(), file=out)
+    print("=" * 78, file=out)
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items()))
     print(f"\nRequests CAPSS received: {sum(requests.values())} ({kinds})", file=out)
     print(f"Elapsed: {elapsed:.1f} s", file=out)
@@ -225,8 +254,14 @@ def demo(args: argparse.Namespace) -> int:
     failures = [f"{row.result.file.key}: {'; '.join(row.problems)}" for row in rows if not row.ok]
     if not redelivery_ok:
         failures.append(f"{dropped[0].key}: uploaded {first_uploads} times for one version")
+    if named != MONITOR_EXPECTS or len(monitor_alerts) != 1:
+        failures.append(
+            f"the monitor named {sorted(named)} in {len(monitor_alerts)} alert(s),"
+            f" expected {sorted(MONITOR_EXPECTS)} in one"
+        )
     if failures:
         print("\nNOT as expected:\n  " + "\n  ".join(failures), file=out)
         return 1
     print("\nEvery file reached the outcome the demo expects.", file=out)
+    print("The monitor named the store that did not report, and only that one.", file=out)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.stack._account import Account, LocalFunction, LocalQueue, SqsTrigger
+from local.stack._account import Account, LocalFunction, LocalQueue, Schedule, SqsTrigger
 from local.stack._clock import ScaledClock
 from local.stack._invoke import FunctionHost, Invocation, LambdaContext
 from local.stack._stack import (
@@ -10,6 +10,7 @@ from local.stack._stack import (
     Alert,
     DroppedFile,
     FileOutcome,
+    FunctionFailed,
     LocalStack,
     StackTimeout,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Alert",
     "DroppedFile",
     "FileOutcome",
+    "FunctionFailed",
     "FunctionHost",
     "Invocation",
     "LambdaContext",
@@ -28,6 +30,7 @@ __all__ = [
     "LocalQueue",
     "LocalStack",
     "ScaledClock",
+    "Schedule",
     "SqsTrigger",
     "StackTimeout",
     "Template",

@@ -51,6 +51,16 @@ class SqsTrigger:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A function's EventBridge Scheduler event: the local stack runs it on request."""
+
+    event_id: str
+    expression: str
+    timezone: str
+    input: str
+
+
+@dataclass(frozen=True)
 class LocalFunction:
     logical_id: str
     name: str
@@ -61,6 +71,7 @@ class LocalFunction:
     memory_mb: int
     environment: dict[str, str]
     sqs_triggers: tuple[SqsTrigger, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -378,12 +389,15 @@ class AccountBuilder:
             memory_mb=int(merged.get("MemorySize", 128)),
             environment=environment,
             sqs_triggers=tuple(self._triggers(logical_id, props.get("Events") or {})),
+            schedules=tuple(self._schedules(logical_id, props.get("Events") or {})),
         )
         self._register(logical_id, name, Arn=arn)
 
     def _triggers(self, logical_id: str, events: dict[str, Any]) -> list[SqsTrigger]:
         triggers = []
         for event_id, event in events.items():
+            if event.get("Type") == "ScheduleV2":
+                continue
             if event.get("Type") != "SQS":
                 raise TemplateError(
                     f"{logical_id}.{event_id}: event type {event.get('Type')} is not run locally"
@@ -414,6 +428,22 @@ class AccountBuilder:
                 )
             )
         return triggers
+
+    def _schedules(self, logical_id: str, events: dict[str, Any]) -> list[Schedule]:
+        schedules = []
+        for event_id, event in events.items():
+            if event.get("Type") != "ScheduleV2":
+                continue
+            props = self._resolve(event.get("Properties") or {})
+            schedules.append(
+                Schedule(
+                    event_id=event_id,
+                    expression=str(props["ScheduleExpression"]),
+                    timezone=str(props.get("ScheduleExpressionTimezone", "UTC")),
+                    input=str(props.get("Input", "{}")),
+                )
+            )
+        return schedules
 
     def _state_machine(self, logical_id: str, props: dict[str, Any]) -> None:
         substitutions = self._resolve(props.get("DefinitionSubstitutions") or {})

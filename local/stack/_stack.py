@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -99,6 +100,10 @@ class FileOutcome:
                 for alert in self.alerts
             ],
         }
+
+
+class FunctionFailed(Exception):
+    """A function invoked by the local stack raised."""
 
 
 class StackTimeout(Exception):
@@ -240,7 +245,45 @@ class LocalStack:
 
     @property
     def table(self) -> str:
-        return str(self._single(self.account.tables, "table"))
+        """The submissions table: the one the functions' TABLE_NAME names."""
+        return self.environment["TABLE_NAME"]
+
+    @property
+    def stores_table(self) -> str:
+        return self.environment["STORES_TABLE_NAME"]
+
+    def outputs(self) -> dict[str, str]:
+        """The template's Outputs as CloudFormation would give them (what `capss --stack` reads)."""
+        declared = self.template.document.get("Outputs") or {}
+        return {name: str(self.template.resolve(spec["Value"])) for name, spec in declared.items()}
+
+    def connection(self, endpoint_url: str | None = None) -> dict[str, Any]:
+        """What `capss --local FILE` reads: the account's endpoint, outputs and parameters."""
+        state: dict[str, Any] = {
+            "stack": self.template.stack_name,
+            "region": REGION,
+            "outputs": self.outputs(),
+            "parameters": dict(self.template.parameters),
+        }
+        if endpoint_url:
+            state["endpoint_url"] = endpoint_url
+        return state
+
+    def run_schedule(self, event_id: str, at: datetime) -> Any:
+        """One run of a function's schedule (by its event id), at `at` as Scheduler would
+        stamp it: the function's answer, or FunctionFailed."""
+        for function in self.account.functions.values():
+            for schedule in function.schedules:
+                if schedule.event_id == event_id:
+                    payload = schedule.input.replace(
+                        "<aws.scheduler.scheduled-time>",
+                        at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    )
+                    answer, error = self.host.invoke(function.name, payload)
+                    if error:
+                        raise FunctionFailed(f"{event_id}: {answer.decode()[:2000]}")
+                    return json.loads(answer)
+        raise TemplateError(f"no schedule {event_id} in the template")
 
     @property
     def state_machine_arn(self) -> str:

@@ -170,13 +170,26 @@ def test_demo_command() -> None:
         in answer.stdout
     )
     assert "Requests CAPSS received:" in answer.stdout
+    assert "The monitor named the store that did not report, and only that one." in answer.stdout
+    assert "  - 000000302 Oak Ave: Mon 2026-11-02, due Tue 2026-11-03: no file yet\n" in (
+        answer.stdout
+    )
     assert "complete_with_issues" in answer.stderr
 
 
 def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> None:
     p = pipeline()
     account = p.stack.account
-    assert set(account.functions) == {"SubmitFunction", "StatusFunction", "FinishFunction"}
+    assert set(account.functions) == {
+        "SubmitFunction",
+        "StatusFunction",
+        "FinishFunction",
+        "MonitorFunction",
+    }
+    assert {s.event_id for s in account.functions["MonitorFunction"].schedules} == {
+        "EarlyWarning",
+        "FinalCheck",
+    }
     submit = account.functions["SubmitFunction"]
     assert submit.timeout == 300
     assert {

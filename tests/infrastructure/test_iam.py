@@ -48,6 +48,7 @@ def test_policies_are_found(resources: Resources) -> None:
         "SubmitFunctionRole",
         "StatusFunction",
         "FinishFunction",
+        "MonitorFunction",
         "PollerStateMachine",
         "IntakeBucketPolicy",
         "IntakeQueuePolicy",
@@ -147,6 +148,36 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
             "Records",
             {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
             {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
+        ),
+        (
+            "MonitorFunction",
+            "FileRecordsByLicense",
+            {"dynamodb:Query"},
+            {"Fn::Sub": "${SubmissionsTable.Arn}/index/by-license"},
+        ),
+        (
+            "MonitorFunction",
+            "UnfinishedFiles",
+            {"dynamodb:Scan"},
+            {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
+        ),
+        (
+            "MonitorFunction",
+            "PollerRunning",
+            {"states:DescribeExecution"},
+            {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+                    ":execution:${MachineName}:*",
+                    {"MachineName": {"Fn::GetAtt": ["PollerStateMachine", "Name"]}},
+                ]
+            },
+        ),
+        (
+            "MonitorFunction",
+            "StoresAndChecks",
+            {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem"},
+            {"Fn::GetAtt": ["StoresTable", "Arn"]},
         ),
         (
             "FinishFunction",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from capss.pipeline.settings import (
     ON_DUP_CHOICES,
     ON_ERROR_CHOICES,
     FinishSettings,
+    MonitorSettings,
     StatusSettings,
     SubmitSettings,
 )
@@ -26,12 +28,14 @@ FUNCTIONS = {
     "SubmitFunction": "functions/submit/",
     "StatusFunction": "functions/status/",
     "FinishFunction": "functions/finish/",
+    "MonitorFunction": "functions/monitor/",
 }
 
 SETTINGS = {
     "SubmitFunction": SubmitSettings,
     "StatusFunction": StatusSettings,
     "FinishFunction": FinishSettings,
+    "MonitorFunction": MonitorSettings,
 }
 READ_BY_POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME",
@@ -110,8 +114,8 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
-    required = {"TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN", "CAPSS_BASE_URL"}
-    required |= {"STACK_NAME", "INTAKE_DLQ_ARN"}  # the stack's own names, not parameters
+    required = {"TABLE_NAME", "STORES_TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN"}
+    required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}  # the stack's own names
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -396,7 +400,42 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "SubmissionsTableName": {"Ref": "SubmissionsTable"},
         "AlertTopicArn": {"Ref": "AlertTopic"},
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
+        "StoresTableName": {"Ref": "StoresTable"},
+        "MonitorFunctionName": {"Ref": "MonitorFunction"},
     }
+
+
+def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
+    resources: Resources,
+) -> None:
+    events = _properties(resources, "MonitorFunction")["Events"]
+    stack = Template.load(TEMPLATE, {"MonitorEarlyHour": "11", "MonitorFinalHour": "6"})
+    runs = {}
+    for name, event in events.items():
+        assert event["Type"] == "ScheduleV2"
+        props = stack.resolve(event["Properties"])
+        assert props["ScheduleExpressionTimezone"] == "America/Los_Angeles"
+        assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        runs[name] = (props["ScheduleExpression"], json.loads(props["Input"]))
+    assert runs == {
+        "EarlyWarning": (
+            "cron(0 11 * * ? *)",
+            {"check": "early", "time": "<aws.scheduler.scheduled-time>"},
+        ),
+        "FinalCheck": (
+            "cron(0 6 * * ? *)",
+            {"check": "final", "time": "<aws.scheduler.scheduled-time>"},
+        ),
+    }
+
+
+def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resources) -> None:
+    table = resources["StoresTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
 def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:

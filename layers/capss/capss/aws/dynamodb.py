@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from capss.outcome import Outcome
@@ -22,7 +23,8 @@ from capss.pipeline.records import (
 
 
 class DynamoRecordStore:
-    """The record of each file version, one item a version, written conditionally."""
+    """The record of each file version, one item a version, written conditionally; read back
+    by license (the `by-license` index) for the monitor and the ops commands."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -150,3 +152,36 @@ class DynamoRecordStore:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             raise RecordChanged(f"{record.uri} was changed by another attempt") from None
+
+    def files_for_license(self, license_number: str, since: datetime) -> list[FileRecord]:
+        items = all_pages(
+            self._table.query,
+            IndexName="by-license",
+            KeyConditionExpression=Key("license").eq(license_number)
+            & Key("received_at").gte(iso(since)),
+        )
+        return [FileRecord.from_item(item) for item in items]
+
+    def unfinished(self) -> list[FileRecord]:
+        # A scan, filtered: the table holds a few hundred thousand small items at most, read
+        # a couple of times a day (cents); an index of open files would be written on every step.
+        needs_person = [o.value for o in Outcome if o.needs_person]
+        items = all_pages(
+            self._table.scan,
+            FilterExpression=Attr("phase").exists()
+            & (
+                Attr("outcome").eq(Outcome.PROCESSING.value)
+                | (Attr("outcome").is_in(needs_person) & Attr("alerted").ne(True))
+            ),
+        )
+        return [FileRecord.from_item(item) for item in items]
+
+
+def all_pages(operation: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        answer = operation(**kwargs)
+        items += answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -33,3 +34,18 @@ class StepFunctionsStarter:
             if code in ("ThrottlingException", "ServiceUnavailable", "InternalFailure"):
                 raise TransientError(f"Step Functions answered {code}") from error
             raise
+
+
+def execution_running(client: Any) -> Callable[[str], bool]:
+    """Whether a poller execution still runs (an unknown one does not)."""
+
+    def running(execution_arn: str) -> bool:
+        try:
+            answer = client.describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return False
+            raise
+        return bool(answer["status"] == "RUNNING")
+
+    return running

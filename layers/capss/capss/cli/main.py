@@ -15,12 +15,15 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from capss.cli import commands
+from capss.cli import commands, ops
 from capss.cli.exits import CommandError, Exit
 from capss.cli.output import Output, result_json
 from capss.errors import CapssError
 
-SUBCOMMANDS: tuple[Callable[[commands.Subcommands], None], ...] = (commands.register,)
+SUBCOMMANDS: tuple[Callable[[commands.Subcommands], None], ...] = (
+    commands.register,
+    ops.register,
+)
 """Each module's `register` adds its subcommands; a new module joins with one entry here."""
 
 
@@ -82,7 +85,7 @@ def _run(argv: list[str]) -> int:
                 result_json(None, None, error=error), error.exit
             )
         return Exit.USAGE
-    out = Output(as_json=args.json, quiet=args.quiet)
+    out = Output(as_json=args.json, quiet=getattr(args, "quiet", False))
     command: commands.Command = args.command
     try:
         return command(args, out)

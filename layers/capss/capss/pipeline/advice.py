@@ -236,3 +236,45 @@ def next_step(record: FileRecord, where: Deployment) -> str:
     if errors and duplicates == 0:
         return fix_errors(record)
     return next_steps(record, where)[record.outcome]
+
+
+# The missed-report monitor and the stuck-file sweep (capss.pipeline.monitor).
+EARLY_WARNING = (
+    "Ask each store named to drop its file before the end of today (the deadline);"
+    " a store that was closed that day: `capss stores add LICENSE --closures DATE` (then it"
+    " is not expected)."
+)
+MISSED = {
+    "missing": (
+        "No file covers the day: ask the store to export and drop it now (a late report is"
+        " still owed, as soon as it can be made); if the store was closed that day,"
+        " `capss stores add LICENSE --closures DATE`."
+    ),
+    "failed": (
+        "A file covering the day did not reach CAPSS: act on that file's own alert"
+        " (`capss submissions show FILE_ID`), then drop the corrected file."
+    ),
+    "processing": (
+        "A file covering the day is still with CAPSS: `capss submissions show FILE_ID`;"
+        " it counts once CAPSS finishes it."
+    ),
+}
+STUCK_CLAIMED = (
+    "Nothing reached CAPSS. `capss redrive --dry-run` shows whether its S3 event waits in"
+    " the dead-letter queue (then `capss redrive`); otherwise `capss resubmit FILE_ID`."
+)
+STUCK_UPLOADING = (
+    "An upload was attempted and not answered: CAPSS may have the file. Look for it in"
+    " CAPSS before sending again; then `capss resubmit FILE_ID --force` (sent with"
+    " onDup=submitWithoutDup, so CAPSS skips what it has)."
+)
+STUCK_SUBMITTED = (
+    "CAPSS has the file but no poller follows it: `capss status STATUS_LINK` shows how"
+    " CAPSS stands, and the execution in the Step Functions console why the poller stopped."
+    " Do not send it again."
+)
+STUCK_ALERT_OWED = (
+    "The outcome is recorded but its alert never went out: read it with"
+    " `capss submissions show FILE_ID` and act on it; the finish function's logs say why the"
+    " send failed."
+)

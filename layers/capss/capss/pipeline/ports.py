@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -21,6 +21,7 @@ from capss.pipeline.files import FileRef
 if TYPE_CHECKING:
     from capss.pipeline.alerts import Alert
     from capss.pipeline.records import Claim, FileRecord
+    from capss.pipeline.stores import ExpectedStore
 
 
 class RecordStore(Protocol):
@@ -40,6 +41,34 @@ class RecordStore(Protocol):
     def save(self, record: FileRecord) -> None:
         """Writes the record unless another attempt wrote it since it was read (RecordChanged)."""
         ...
+
+
+class FileHistory(Protocol):
+    """The records read back, for the monitor, the digest and the ops commands."""
+
+    def files_for_license(self, license_number: str, since: datetime) -> list[FileRecord]:
+        """The license's file records received at or after `since`, oldest first."""
+        ...
+
+    def unfinished(self) -> list[FileRecord]:
+        """Records not final, or final with an alert owed."""
+        ...
+
+
+class StoreRegister(Protocol):
+    """The expected stores, and the monitor's record of each check it ran."""
+
+    def stores(self) -> list[ExpectedStore]: ...
+
+    def put_store(self, store: ExpectedStore) -> None: ...
+
+    def remove_store(self, license_number: str) -> bool:
+        """False when no such store was registered."""
+        ...
+
+    def get_check(self, check_id: str) -> dict[str, Any] | None: ...
+
+    def put_check(self, check_id: str, summary: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,19 +133,19 @@ class FileRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> FileRecord:
         known = {spec.name for spec in fields(cls)}
-        values: dict[str, Any] = {k: _plain(v) for k, v in item.items() if k in known}
+        values: dict[str, Any] = {k: plain_value(v) for k, v in item.items() if k in known}
         values["phase"] = Phase(values.get("phase", Phase.CLAIMED))
         values["outcome"] = Outcome(values.get("outcome", Outcome.PROCESSING))
         values["counts"] = Counts.from_json(values.get("counts"))
         return cls(**values)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """DynamoDB hands numbers back as Decimal; records hold ints."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if type(value).__name__ == "Decimal":
         return int(value)
     return value

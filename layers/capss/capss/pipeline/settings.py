@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from capss.errors import NeedsPersonError
 from capss.pipeline import advice
@@ -180,3 +181,43 @@ class FinishSettings:
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
             deployment=deployment(env),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    table_name: str
+    stores_table_name: str
+    topic_arn: str
+    extra_holidays: frozenset[date]
+    """Days the holidays package lacks (e.g. Native American Day): not business days."""
+    chain_closures: frozenset[date]
+    """Days the whole chain is closed: no store owes a report of them."""
+    lookback_days: int
+    """How many days back the final check keeps naming an unreported day."""
+    stuck_after_minutes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MonitorSettings:
+        env = os.environ if env is None else env
+        return cls(
+            table_name=_text(env, "TABLE_NAME"),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
+            topic_arn=_text(env, "TOPIC_ARN"),
+            extra_holidays=_dates(env, "EXTRA_HOLIDAYS"),
+            chain_closures=_dates(env, "CHAIN_CLOSURES"),
+            lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
+            stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),
+        )
+
+
+def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
+    days = set()
+    for part in env.get(name, "").replace(";", ",").split(","):
+        if part.strip():
+            try:
+                days.add(date.fromisoformat(part.strip()))
+            except ValueError:
+                raise SettingsError(
+                    f"environment variable {name}: {part.strip()[:20]!r} is not a date (YYYY-MM-DD)"
+                ) from None
+    return frozenset(days)

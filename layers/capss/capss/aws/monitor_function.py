@@ -1,0 +1,53 @@
+"""The monitor function: the scheduled missed-report check and stuck-file sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.sns import SnsAlertSender
+from capss.aws.stepfunctions import execution_running
+from capss.aws.stores import DynamoStoreRegister
+from capss.aws.wiring import aws_client, cold_start
+from capss.pipeline.calendar import BusinessCalendar
+from capss.pipeline.monitor import CheckKind, MonitorDeps, run_check
+from capss.pipeline.records import utcnow
+from capss.pipeline.settings import MonitorSettings
+
+
+@cold_start
+def runtime() -> tuple[MonitorSettings, MonitorDeps]:
+    settings = MonitorSettings.from_env()
+    deps = MonitorDeps(
+        stores=DynamoStoreRegister.for_table(settings.stores_table_name),
+        history=DynamoRecordStore.for_table(settings.table_name),
+        running=execution_running(aws_client("stepfunctions")),
+        alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
+        calendar=BusinessCalendar(settings.extra_holidays),
+    )
+    return settings, deps
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime:
+    """The schedule's own time (`<aws.scheduler.scheduled-time>`), so a retried or late
+    invocation checks the run it belongs to; now when invoked by hand without one."""
+    given = event.get("time")
+    if not given:
+        return utcnow()
+    moment = datetime.fromisoformat(str(given)[:40].replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time {given!r} carries no zone")
+    return moment
+
+
+def monitor(event: dict[str, Any]) -> dict[str, Any]:
+    settings, deps = runtime()
+    return run_check(
+        CheckKind(str(event.get("check", ""))[:10]),
+        scheduled_time(event),
+        deps,
+        chain_closures=settings.chain_closures,
+        lookback_days=settings.lookback_days,
+        stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+    )

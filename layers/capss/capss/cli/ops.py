@@ -1,0 +1,496 @@
+"""`capss stores|submissions|resubmit|redrive|report`: operating a deployed bridge.
+
+Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or by
+`--local FILE` (what `python -m local serve` writes), and follows `capss`'s conventions:
+`--json` for JSON, one error line on stderr, exit 0 done, 1 not done, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import io
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from capss.intake.report import problem_text
+from capss.outcome import Outcome
+from capss.pipeline.records import FileRecord
+from capss.pipeline.settings import ON_DUP_CHOICES
+from capss.pipeline.stores import ExpectedStore, StoreError, parse_dates
+
+if TYPE_CHECKING:
+    from capss.aws.ops import Stack
+    from capss.pipeline.monitor import StoreDay
+
+EXIT_OK, EXIT_NOT_DONE = 0, 1
+IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
+REPORT_DAYS_LIMIT = 370
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def register(commands: Any) -> None:
+    """Adds the ops commands to `capss`'s subcommands."""
+    env = os.environ
+    where = argparse.ArgumentParser(add_help=False)
+    group = where.add_argument_group("which bridge (one of)")
+    group.add_argument(
+        "--stack", default=env.get("CAPSS_STACK"), help="CloudFormation stack name [CAPSS_STACK]"
+    )
+    group.add_argument(
+        "--local",
+        type=Path,
+        default=env.get("CAPSS_LOCAL") or None,
+        help="the file `python -m local serve` wrote [CAPSS_LOCAL]",
+    )
+    group.add_argument("--region", default=None, help="AWS region of the stack")
+    group.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _register_stores(commands, where)
+    _register_files(commands, where)
+
+
+def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
+    stores = commands.add_parser("stores", help="the register of stores expected to report")
+    store_commands = stores.add_subparsers(required=True, metavar="ACTION")
+    add = store_commands.add_parser(
+        "add", parents=[where], help="register a store, or change one (closures are added)"
+    )
+    add.add_argument("license", metavar="LICENSE")
+    add.add_argument("--name", help="how ops calls the store")
+    add.add_argument("--days", help='days it trades, e.g. "Mon-Sat" (the default) or "Tue-Sun"')
+    add.add_argument("--timezone", help="IANA zone (default America/Los_Angeles)")
+    add.add_argument(
+        "--closures", nargs="+", default=[], metavar="DATE", help="dates it is closed (YYYY-MM-DD)"
+    )
+    add.add_argument("--email", help="also send this store's alerts here (SNS, filtered)")
+    _bind(add, _stores_add)
+    _bind(store_commands.add_parser("list", parents=[where], help="the stores"), _stores_list)
+    remove = store_commands.add_parser("remove", parents=[where], help="stop expecting a store")
+    remove.add_argument("license", metavar="LICENSE")
+    _bind(remove, _stores_remove)
+    load = store_commands.add_parser(
+        "import",
+        parents=[where],
+        help=f"add or change stores from a CSV ({','.join(IMPORT_COLUMNS)})",
+    )
+    load.add_argument("file", type=Path, metavar="FILE.csv")
+    _bind(load, _stores_import)
+
+
+def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
+    submissions = commands.add_parser("submissions", help="the files the bridge received")
+    file_commands = submissions.add_subparsers(required=True, metavar="ACTION")
+    listing = file_commands.add_parser("list", parents=[where], help="files received since a date")
+    listing.add_argument("--license")
+    listing.add_argument("--since", type=_date, help="YYYY-MM-DD (default: 7 days ago)")
+    listing.add_argument("--outcome", choices=[o.value for o in Outcome])
+    _bind(listing, _submissions_list)
+    show = file_commands.add_parser("show", parents=[where], help="one file's whole story")
+    show.add_argument("file", metavar="FILE_ID|KEY")
+    _bind(show, _submissions_show)
+
+    resubmit = commands.add_parser(
+        "resubmit", parents=[where], help="send a file version again, as a new recorded file"
+    )
+    resubmit.add_argument("file", metavar="FILE_ID|KEY")
+    resubmit.add_argument(
+        "--on-dup", choices=ON_DUP_CHOICES, help="what CAPSS does with duplicates"
+    )
+    resubmit.add_argument(
+        "--force", action="store_true", help="send even though CAPSS may already have it"
+    )
+    _bind(resubmit, _resubmit)
+
+    redrive = commands.add_parser(
+        "redrive", parents=[where], help="move the intake dead-letter queue back to the queue"
+    )
+    redrive.add_argument("--dry-run", action="store_true", help="only list what would move")
+    _bind(redrive, _redrive)
+
+    monitor = commands.add_parser(
+        "monitor", parents=[where], help="run the missed-report check now (as the schedule does)"
+    )
+    monitor.add_argument("--check", choices=("early", "final"), default="final")
+    monitor.add_argument("--time", help="judge as of this ISO time with its zone (default: now)")
+    _bind(monitor, _monitor)
+
+    report = commands.add_parser(
+        "report", parents=[where], help="per store and trading day: reported, late, missing, failed"
+    )
+    report.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD")
+    report.add_argument("--until", type=_date, help="YYYY-MM-DD (default: yesterday)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _bind(report, _report)
+
+
+def _bind(parser: argparse.ArgumentParser, command: Command) -> None:
+    @functools.wraps(command)
+    def run(args: argparse.Namespace, out: object = None) -> int:
+        # `out` is main's output writer: these commands print their own tables and JSON.
+        if bool(args.stack) == bool(args.local):
+            parser.error("give the stack: --stack NAME or --local FILE (not both)")
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        try:
+            return command(args)
+        except (ClientError, BotoCoreError) as error:
+            raise _ops().OpsError(f"AWS refused: {error}") from None
+
+    parser.set_defaults(command=run)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _ops() -> ModuleType:
+    """boto3 loads only for these commands: `capss token` and `submit` stay quick."""
+    from capss.aws import ops  # noqa: PLC0415
+
+    return ops
+
+
+def _stack(args: argparse.Namespace) -> Stack:
+    ops = _ops()
+    stack: Stack = ops.local(args.local) if args.local else ops.deployed(args.stack, args.region)
+    return stack
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# ---------------------------------------------------------------- stores
+
+
+def _store_json(store: ExpectedStore) -> dict[str, Any]:
+    item = store.to_item()
+    item.pop("pk")
+    return item
+
+
+def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedStore:
+    """A change to a registered store keeps what was not given; closures are added."""
+    current = {s.license: s for s in stack.register.stores()}.get(given.license)
+    if current is None:
+        return given
+    return ExpectedStore(
+        license=given.license,
+        name=given.name if "name" in fields else current.name,
+        days=given.days if "days" in fields else current.days,
+        timezone=given.timezone if "timezone" in fields else current.timezone,
+        closures=current.closures | given.closures,
+        email=given.email if "email" in fields else current.email,
+    )
+
+
+def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> ExpectedStore:
+    store = _merged(stack, store, fields)
+    stack.register.put_store(store)
+    if store.email and "email" in fields:
+        _ops().subscribe_store(stack, store.license, store.email)
+    return store
+
+
+def _stores_add(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    fields = {
+        name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
+    }
+    given = ExpectedStore.parse(
+        license_number=args.license,
+        name=args.name or "",
+        days=args.days or "",
+        timezone=args.timezone or "",
+        closures=args.closures,
+        email=args.email,
+    )
+    store = _save_store(stack, given, fields)
+    if args.json:
+        _print_json(_store_json(store))
+    else:
+        print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
+        if "email" in fields:
+            print(f"capss: confirm the subscription mail sent to {store.email}")
+    return EXIT_OK
+
+
+def _stores_list(args: argparse.Namespace) -> int:
+    stores = _stack(args).register.stores()
+    if args.json:
+        _print_json({"stores": [_store_json(s) for s in stores]})
+        return EXIT_OK
+    if not stores:
+        print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
+        return EXIT_OK
+    rows = [["license", "name", "days", "timezone", "closures", "email"]]
+    rows += [
+        [
+            s.license,
+            s.name,
+            s.days_text,
+            s.timezone,
+            " ".join(sorted(d.isoformat() for d in s.closures)),
+            s.email or "",
+        ]
+        for s in stores
+    ]
+    print(_table(rows))
+    return EXIT_OK
+
+
+def _stores_remove(args: argparse.Namespace) -> int:
+    removed = _stack(args).register.remove_store(args.license)
+    print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
+    return EXIT_OK if removed else EXIT_NOT_DONE
+
+
+def _stores_import(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise _ops().OpsError(f"cannot read {args.file}: {error.strerror}") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or "license" not in rows[0]:
+        raise _ops().OpsError(f"{args.file}: expected a header row with {','.join(IMPORT_COLUMNS)}")
+    parsed = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            store = ExpectedStore.parse(
+                license_number=row.get("license") or "",
+                name=row.get("name") or "",
+                days=row.get("days") or "",
+                timezone=row.get("timezone") or "",
+                closures=[row.get("closures") or ""],
+                email=row.get("email") or None,
+            )
+        except StoreError as error:
+            raise _ops().OpsError(f"{args.file}:{number}: {error} (nothing was imported)") from None
+        fields = {name for name in ("name", "days", "timezone", "email") if row.get(name)}
+        parsed.append((store, fields))
+    for store, fields in parsed:
+        _save_store(stack, store, fields)
+    print(f"capss: {len(parsed)} store(s) imported")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- submissions
+
+
+def _submissions_list(args: argparse.Namespace) -> int:
+    since = args.since or (datetime.now(UTC).date() - timedelta(days=7))
+    moment = datetime.combine(since, time(), tzinfo=UTC)
+    records = _ops().records_since(_stack(args), moment, args.license)
+    if args.outcome:
+        records = [r for r in records if r.outcome.value == args.outcome]
+    if args.json:
+        _print_json({"files": [_summary(r) for r in records]})
+        return EXIT_OK
+    rows = [["received", "license", "file", "outcome", "transactions", "file id"]]
+    rows += [
+        [
+            r.received_at or "",
+            r.license or "",
+            r.name,
+            r.outcome.value,
+            _span(r),
+            r.pk,
+        ]
+        for r in records
+    ]
+    print(_table(rows) if records else f"no files received since {since}")
+    return EXIT_OK
+
+
+def _span(record: FileRecord) -> str:
+    first, last = record.first_transaction_at, record.last_transaction_at
+    if not first or not last:
+        return ""
+    return first[:10] if first[:10] == last[:10] else f"{first[:10]}..{last[:10]}"
+
+
+def _summary(record: FileRecord) -> dict[str, Any]:
+    return {
+        "file_id": record.pk,
+        "key": record.key,
+        "license": record.license,
+        "received_at": record.received_at,
+        "first_transaction_at": record.first_transaction_at,
+        "last_transaction_at": record.last_transaction_at,
+        **record.result().to_json(),
+    }
+
+
+def _submissions_show(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    record = _ops().find_record(stack, args.file)
+    story = {
+        **record.to_item(),
+        "file_id": record.pk,
+        "execution": _ops().execution(stack, record.execution_arn),
+    }
+    if args.json:
+        _print_json(story)
+        return EXIT_OK
+    for name in (
+        "file_id",
+        "license",
+        "kind",
+        "outcome",
+        "phase",
+        "received_at",
+        "submitted_at",
+        "completed_at",
+        "upload_attempts",
+        "polls",
+        "submission_id",
+        "status_url",
+        "on_dup",
+        "on_error",
+        "alerted",
+        "duplicate_of",
+        "error",
+        "hint",
+    ):
+        if story.get(name) not in (None, "", 0):
+            print(f"{name + ':':17}{story[name]}")
+    print(f"{'transactions:':17}{record.transactions or 0} ({_span(record) or 'no dates'})")
+    counts = record.counts.to_json()
+    print(
+        f"{'counts:':17}" + ", ".join(f"{k} {'-' if v is None else v}" for k, v in counts.items())
+    )
+    for title, lines in (
+        ("Validation", [problem_text(p) for p in record.problems]),
+        ("CAPSS said", record.messages),
+        ("Bridge notes", record.notes),
+    ):
+        if lines:
+            print(f"{title}:")
+            print("\n".join(f"  - {line}" for line in lines))
+    if story["execution"]:
+        run = story["execution"]
+        print(f"{'execution:':17}{run['status']} {run['arn']}")
+    return EXIT_OK
+
+
+def _resubmit(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    record = _ops().find_record(stack, args.file)
+    if not record.outcome.is_final:
+        raise _ops().OpsError(
+            f"{record.name} is still being processed ({record.phase.value}): wait"
+        )
+    if (record.maybe_in_capss or record.submission_id) and not args.force:
+        raise _ops().OpsError(
+            f"CAPSS may already have {record.name} (submission"
+            f" {record.submission_id or 'unanswered'}): look for it in CAPSS, then repeat with"
+            " --force (and --on-dup submitWithoutDup so CAPSS skips what it has)"
+        )
+    version = _ops().resend(stack, record, args.on_dup)
+    new_id = f"FILE#{record.bucket}/{record.key}#{version}"
+    if args.json:
+        _print_json({"file_id": new_id, "resent": record.pk})
+    else:
+        print(f"capss: {record.name} sent again as {new_id}: capss submissions show '{new_id}'")
+    return EXIT_OK
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    moved = _ops().dead_letters(_stack(args), move=not args.dry_run)
+    if args.json:
+        _print_json({"dry_run": args.dry_run, "messages": moved})
+        return EXIT_OK
+    verb = "would move" if args.dry_run else "moved"
+    print(f"capss: {verb} {len(moved)} message(s) back to the intake queue")
+    for message in moved:
+        print(f"  {message['message_id']}: {' '.join(message['files'])}")
+    return EXIT_OK
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    event = {"check": args.check, **({"time": args.time} if args.time else {})}
+    result = _ops().run_monitor(_stack(args), event)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    days, stuck = result.get("days", []), result.get("stuck", [])
+    print(
+        f"capss: {args.check} check of {result.get('stores', 0)} store(s): {len(days)} day(s)"
+        f" and {len(stuck)} stuck file(s) need action"
+        + ("; the alert was sent" if result.get("alerted") else "")
+    )
+    for day in days:
+        print(
+            f"  {day['license']} {day['store']}: {day['day']} due {day['deadline']}: {day['state']}"
+        )
+    for item in stuck:
+        print(f"  {item['file_id']}: {item['why']}")
+    return EXIT_OK if not days and not stuck else EXIT_NOT_DONE
+
+
+# ---------------------------------------------------------------- report
+
+
+def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
+    from capss.pipeline.calendar import BusinessCalendar  # noqa: PLC0415 - holidays loads here
+    from capss.pipeline.monitor import since_for, store_day, trading_days  # noqa: PLC0415
+
+    if until < since or (until - since).days > REPORT_DAYS_LIMIT:
+        raise _ops().OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")
+    calendar = BusinessCalendar(
+        parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
+    )
+    closures = frozenset(parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures"))
+    days = []
+    for store in stack.register.stores():
+        records = stack.records.files_for_license(store.license, since_for(since))
+        days += [
+            store_day(store, day, records, calendar)
+            for day in trading_days(store, since, until, closures)
+        ]
+    return days
+
+
+def _report(args: argparse.Namespace) -> int:
+    until = args.until or (datetime.now(UTC).date() - timedelta(days=1))
+    days = report_days(_stack(args), args.since, until)
+    if args.format == "json":
+        _print_json({"days": [d.to_json() for d in days]})
+        return EXIT_OK
+    header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
+    rows = [
+        [
+            d.license,
+            d.store,
+            d.day.isoformat(),
+            d.deadline.isoformat(),
+            d.state.value,
+            d.reached_capss_at or "",
+        ]
+        for d in days
+    ]
+    if args.format == "csv":
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerows([header, *rows])
+    else:
+        print(_table([header, *rows]) if rows else "no trading days of registered stores")
+    return EXIT_OK

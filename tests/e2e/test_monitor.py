@@ -1,0 +1,214 @@
+"""The missed-report monitor on the local stack, with the clock travelled to the days it judges.
+
+Files are dropped at chosen Pacific times (time-machine moves every clock in the process, so
+the records carry those times) and the schedules run as EventBridge Scheduler would stamp them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import time_machine
+from capss.aws.stores import DynamoStoreRegister
+from capss.pipeline.stores import ExpectedStore
+
+from local.stack import Alert, DroppedFile
+from tests.e2e.conftest import Pipeline, variant
+
+Start = Callable[..., Pipeline]
+PT = ZoneInfo("America/Los_Angeles")
+LICENSES = ("000000300", "000000302", "000000303", "000000304", "000000305")
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PT)
+
+
+@contextmanager
+def clock(moment: datetime) -> Iterator[None]:
+    with time_machine.travel(moment, tick=True):
+        yield
+
+
+def day_file(
+    license_number: str, day: date, tag: str, sample: str = "store-0300-clean.xml"
+) -> bytes:
+    """A sample file of `license_number` whose transactions all happened on `day`."""
+    text = variant(sample, tag).decode()
+    text = text.replace('licenseNumber="000000300"', f'licenseNumber="{license_number}"')
+    text = re.sub(r"<transactionTime>\d{4}-\d{2}-\d{2}T", f"<transactionTime>{day}T", text)
+    return text.encode()
+
+
+def start(pipeline: Start, **kwargs: Any) -> tuple[Pipeline, DynamoStoreRegister]:
+    p = pipeline(**kwargs)
+    for number in LICENSES:
+        if number != "000000300":
+            p.sim.add_client(f"e2e-{number}", f"secret-{number}", license_number=number)
+            p.stack.put_secret(number, f"e2e-{number}", f"secret-{number}")
+    register = DynamoStoreRegister.for_table(p.stack.stores_table, p.stack.session)
+    return p, register
+
+
+def drop(p: Pipeline, moment: datetime, license_number: str, data: bytes, name: str) -> DroppedFile:
+    with clock(moment):
+        dropped = p.drop_bytes(data, name, license_number)
+        p.finish(dropped)
+    return dropped
+
+
+def monitor_alerts(p: Pipeline) -> list[Alert]:
+    return [alert for alert in p.stack.alerts() if alert.attributes.get("kind") == "monitor"]
+
+
+def named(result: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(d["license"], d["day"], d["state"]) for d in result["days"]}
+
+
+def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline: Start) -> None:
+    p, register = start(
+        pipeline, parameters={"MonitorLookbackDays": "1", "ChainClosures": "2026-12-24"}
+    )
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    register.put_store(
+        ExpectedStore(license="000000302", name="Oak Ave", closures=frozenset({date(2026, 11, 26)}))
+    )
+    register.put_store(ExpectedStore(license="000000303", name="Elm St"))
+    register.put_store(ExpectedStore(license="000000304", name="Pine Rd"))
+    register.put_store(
+        ExpectedStore(
+            license="000000305", name="Bay Blvd", closures=frozenset({date(2026, 11, 23)})
+        )
+    )
+    monday = date(2026, 11, 23)
+    # Elm St's first export is rejected, its correction reaches CAPSS before the deadline.
+    bad = day_file("000000303", monday, "ELM1", "store-0300-invalid.xml")
+    rejected = drop(p, at(2026, 11, 24, 8), "000000303", bad, "elm-1123.xml")
+    assert p.stack.record(rejected)["outcome"] == "rejected"  # type: ignore[index]
+    drop(p, at(2026, 11, 24, 9), "000000303", day_file("000000303", monday, "ELM2"), "elm-fix.xml")
+    drop(p, at(2026, 11, 24, 9, 5), "000000300", day_file("000000300", monday, "MAIN"), "main.xml")
+
+    early = p.stack.run_schedule("EarlyWarning", at(2026, 11, 24, 10))
+    assert named(early) == {
+        ("000000302", "2026-11-23", "missing"),
+        ("000000304", "2026-11-23", "missing"),
+    }
+    (warning,) = monitor_alerts(p)
+    assert warning.subject == "CAPSS early warning: no file yet from 2 store(s)"
+    assert (
+        "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: no file yet\n" in warning.body
+    )
+
+    # Pine Rd reports after its deadline: late, but reported.
+    drop(p, at(2026, 11, 25, 6), "000000304", day_file("000000304", monday, "PINE"), "pine.xml")
+    final = p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
+    assert named(final) == {("000000302", "2026-11-23", "missing")}
+    alert = monitor_alerts(p)[-1]
+    assert alert.subject == "CAPSS missed report: 1 store(s) missed"
+    assert alert.attributes == {
+        "outcome": "missed_report",
+        "kind": "monitor",
+        "license": "000000302",
+    }
+    assert alert.body == (
+        "The final check of Wed 2026-11-25 07:00 PST looked at 5 expected store(s). A report"
+        " is due by the business day after the transactions (weekends and California holidays"
+        " excluded).\n"
+        "\n"
+        "Missed reports (1):\n"
+        "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: missed: no file covers"
+        " that day\n"
+        "\n"
+        "What to do (missing): No file covers the day: ask the store to export and drop it now"
+        " (a late report is still owed, as soon as it can be made); if the store was closed that"
+        " day, `capss stores add LICENSE --closures DATE`.\n"
+    )
+    # A retried run (Scheduler retries a failed invoke) records again but does not alert twice.
+    again = p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
+    assert again["alerted"]
+    assert len(monitor_alerts(p)) == 2
+    recorded = register.get_check("CHECK#2026-11-25#final")
+    assert recorded is not None
+    assert recorded["days"] == final["days"]
+
+    # Thanksgiving: no deadline fell on Thursday, so Friday's final check has nothing to say.
+    holiday = p.stack.run_schedule("FinalCheck", at(2026, 11, 27, 7))
+    assert (holiday["days"], holiday["alerted"]) == ([], False)
+    # Monday is the deadline for Wednesday to Saturday: Oak Ave was closed on Thanksgiving,
+    # Bay Blvd was not (a holiday moves the deadline, it does not close the store); Sunday
+    # is no trading day.
+    monday_early = named(p.stack.run_schedule("EarlyWarning", at(2026, 11, 30, 10)))
+    assert {(day, state) for lic, day, state in monday_early if lic == "000000302"} == {
+        ("2026-11-25", "missing"),
+        ("2026-11-27", "missing"),
+        ("2026-11-28", "missing"),
+    }
+    assert {day for lic, day, _ in monday_early if lic == "000000305"} == {
+        "2026-11-25",
+        "2026-11-26",
+        "2026-11-27",
+        "2026-11-28",
+    }
+    # Christmas on a Friday: the chain closure (24th) owes nothing; the 25th and 26th are due
+    # Monday.
+    christmas = named(p.stack.run_schedule("EarlyWarning", at(2026, 12, 28, 10)))
+    assert {day for lic, day, _ in christmas if lic == "000000302"} == {"2026-12-25", "2026-12-26"}
+    # July 4th 2027 is a Sunday, observed Monday the 5th: Friday's, Saturday's and Monday's
+    # files are all due Tuesday.
+    observed = p.stack.run_schedule("FinalCheck", at(2027, 7, 6, 7))
+    assert (observed["days"], observed["alerted"]) == ([], False)
+    tuesday = named(p.stack.run_schedule("EarlyWarning", at(2027, 7, 6, 10)))
+    assert {day for lic, day, _ in tuesday if lic == "000000302"} == {
+        "2027-07-02",
+        "2027-07-03",
+        "2027-07-05",
+    }
+
+
+def test_a_file_left_submitted_with_no_poller_is_named_stuck(pipeline: Start) -> None:
+    # CAPSS never finishes here, and the poller is stopped by hand: nobody follows the file.
+    p, register = start(pipeline, simulator={"polls_to_complete": 10**6})
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    dropped_at = at(2026, 11, 24, 9)
+    with clock(dropped_at):
+        dropped = p.drop_bytes(
+            day_file("000000300", date(2026, 11, 23), "STUCK"), "stuck.xml", "000000300"
+        )
+        # Once the poller has checked once, its execution is surely under way.
+        record = _wait_for(p, dropped, lambda r: int(r.get("polls") or 0) >= 1)
+        sfn = p.stack.client("stepfunctions")
+        sfn.stop_execution(executionArn=record["execution_arn"], error="OpsStopped")
+        _until(lambda: p.stack.running_executions() == 0)
+
+    soon = p.stack.run_schedule("FinalCheck", dropped_at + timedelta(minutes=30))
+    assert soon["stuck"] == []
+    later = p.stack.run_schedule("EarlyWarning", dropped_at + timedelta(hours=3))
+    assert [s["file_id"] for s in later["stuck"]] == [dropped.pk]
+    # The day is covered by a file CAPSS has not finished: not missing, and not yet reported.
+    assert named(later) == {("000000300", "2026-11-23", "processing")}
+    alert = monitor_alerts(p)[-1]
+    assert alert.subject == "CAPSS early warning: no file yet from 1 store(s), 1 stuck file(s)"
+    assert f"  - {dropped.uri} (license 000000300): submitted at " in alert.body
+    assert "and no poller is running\n" in alert.body
+    assert "CAPSS has the file but no poller follows it" in alert.body
+
+
+def _until(done: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError("the state asked for never came")
+        time.sleep(0.05)
+
+
+def _wait_for(
+    p: Pipeline, dropped: DroppedFile, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    _until(lambda: done(p.stack.record(dropped) or {}))
+    return p.stack.record(dropped) or {}

@@ -1,0 +1,229 @@
+"""`capss` ops commands against the local stack, as ops would run them after `local serve`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from capss.cli.main import main
+
+from tests.e2e.conftest import Pipeline
+from tests.e2e.test_monitor import day_file
+
+Start = Callable[..., Pipeline]
+
+
+class Ops:
+    def __init__(self, p: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.p = p
+        self.state = tmp_path / "local.json"
+        # In this process moto intercepts boto3 itself: the file needs no endpoint.
+        self.state.write_text(json.dumps(p.stack.connection()), encoding="utf-8")
+        self.capsys = capsys
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main([*argv, "--local", str(self.state)])
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def json(self, *argv: str) -> Any:
+        code, out, err = self.run(*argv, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def ops(pipeline: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Ops:
+    return Ops(pipeline(), tmp_path, capsys)
+
+
+def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
+    code, out, _ = ops.run("stores", "add", "000000300", "--name", "Main St", "--days", "Tue-Sun")
+    assert code == 0
+    assert out == "capss: 000000300 is expected on Tue Wed Thu Fri Sat Sun (America/Los_Angeles)\n"
+    # A closure added later keeps the rest of the entry.
+    ops.run("stores", "add", "000000300", "--closures", "2026-12-24", "2026-12-31")
+    csv_file = tmp_path / "stores.csv"
+    csv_file.write_text(
+        "license,name,days,timezone,closures,email\n"
+        "000000301,Oak Ave,Mon-Fri,America/Los_Angeles,2026-12-24,oak@example.com\n",
+        encoding="utf-8",
+    )
+    assert ops.run("stores", "import", str(csv_file))[1] == "capss: 1 store(s) imported\n"
+    assert ops.json("stores", "list")["stores"] == [
+        {
+            "license": "000000300",
+            "name": "Main St",
+            "days": "Tue Wed Thu Fri Sat Sun",
+            "timezone": "America/Los_Angeles",
+            "closures": ["2026-12-24", "2026-12-31"],
+        },
+        {
+            "license": "000000301",
+            "name": "Oak Ave",
+            "days": "Mon Tue Wed Thu Fri",
+            "timezone": "America/Los_Angeles",
+            "closures": ["2026-12-24"],
+            "email": "oak@example.com",
+        },
+    ]
+    # The store's own email gets only its own alerts.
+    sns = ops.p.stack.client("sns")
+    topic = ops.p.stack.outputs()["AlertTopicArn"]
+    (mail,) = [
+        s
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Protocol"] == "email"
+    ]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=mail["SubscriptionArn"])
+    assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {"license": ["000000301"]}
+
+    assert ops.run("stores", "remove", "000000301")[0] == 0
+    assert ops.run("stores", "remove", "000000301")[:2] == (
+        1,
+        "capss: 000000301 was not registered\n",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("license,days\n000000302,Mon-Funday\n", encoding="utf-8")
+    code, _, err = ops.run("stores", "import", str(bad))
+    assert code == 1
+    assert err.startswith(f"capss: error: {bad}:2: days: 'Funday' is not one of")
+    assert [s["license"] for s in ops.json("stores", "list")["stores"]] == ["000000300"]
+
+
+def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
+    p = ops.p
+    clean = p.drop_bytes(day_file("000000300", date(2026, 11, 23), "OPS1"), "day.xml")
+    invalid = p.drop("store-0300-invalid.xml")
+    p.finish(clean, invalid)
+
+    listed = ops.json("submissions", "list", "--license", "000000300")["files"]
+    assert {(f["file"], f["outcome"]) for f in listed} == {
+        ("day.xml", "complete"),
+        ("store-0300-invalid.xml", "rejected"),
+    }
+    rejected = ops.json("submissions", "list", "--outcome", "rejected")["files"]
+    assert [f["file_id"] for f in rejected] == [invalid.pk]
+    code, table, _ = ops.run("submissions", "list")
+    assert code == 0
+    assert "2026-11-23" in table
+    assert clean.pk in table
+
+    story = ops.json("submissions", "show", clean.key)
+    assert story["file_id"] == clean.pk
+    assert story["submission_id"]
+    assert story["execution"]["status"] == "SUCCEEDED"
+    code, text, _ = ops.run("submissions", "show", invalid.pk)
+    assert code == 0
+    assert "outcome:         rejected\n" in text
+    assert "Validation:\n  - error (line " in text
+
+    # CAPSS has the clean file: sending it again needs --force.
+    code, _, err = ops.run("resubmit", clean.pk)
+    assert code == 1
+    assert "CAPSS may already have day.xml" in err
+    code, out, _ = ops.run("resubmit", clean.pk, "--force", "--on-dup", "submitWithoutDup")
+    assert code == 0
+    new_id = out.split(" sent again as ")[1].split(":", 1)[0]
+    assert new_id != clean.pk
+    (again,) = [r for r in ops.json("submissions", "list")["files"] if r["file_id"] == new_id]
+    resent = p.stack.wait([_dropped_from(p, new_id)])[0]
+    assert resent.record["on_dup"] == "submitWithoutDup"
+    assert resent.outcome in ("complete", "complete_with_issues")
+    assert again["key"] == clean.key
+    assert p.stack.record(clean)["outcome"] == "complete"  # type: ignore[index]
+
+    code, _, err = ops.run("submissions", "show", "FILE#nope")
+    assert (code, err) == (1, "capss: error: no record FILE#nope (see `capss COMMAND --help`)\n")
+
+
+def test_redrive_lists_then_moves_the_dead_letters(ops: Ops) -> None:
+    p = ops.p
+    dropped = p.drop("store-0300-clean.xml")
+    p.finish(dropped)
+    sqs = p.stack.client("sqs")
+    dlq = p.stack.outputs()["IntakeDeadLetterQueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody=p.stack.notification_for(dropped))
+
+    dry = ops.json("redrive", "--dry-run")
+    assert [m["files"] for m in dry["messages"]] == [[dropped.uri]]
+    assert _visible(p, dlq) == 1
+    code, out, _ = ops.run("redrive")
+    assert code == 0
+    assert out.startswith("capss: moved 1 message(s) back to the intake queue\n")
+    assert _visible(p, dlq) == 0
+    # The redriven event finds the file final: nothing is sent twice.
+    poller = p.stack.poller
+    assert poller is not None
+    _until(lambda: poller.stats.messages >= 2)
+    assert p.uploads("store-0300-clean.xml") == 1
+
+
+def test_report_and_monitor(ops: Ops) -> None:
+    p = ops.p
+    ops.run("stores", "add", "000000300", "--name", "Main St")
+    ops.run("stores", "add", "000000301", "--name", "Oak Ave")
+    dropped = p.drop_bytes(day_file("000000300", date(2026, 11, 23), "REP1"), "day.xml")
+    p.finish(dropped)
+    code, csv_text, _ = ops.run(
+        "report", "--since", "2026-11-23", "--until", "2026-11-23", "--format", "csv"
+    )
+    assert code == 0
+    lines = csv_text.splitlines()
+    assert lines[0] == "license,store,day,deadline,state,reached_capss_at"
+    # Sent today (after 2026-11-24): reported, but late.
+    assert lines[1].startswith("000000300,Main St,2026-11-23,2026-11-24,reported_late,")
+    assert lines[2] == "000000301,Oak Ave,2026-11-23,2026-11-24,missing,"
+
+    # The early warning of Tuesday 10:00 in California (Monday's reports are due that day).
+    code, out, _ = ops.run("monitor", "--check", "early", "--time", "2026-11-24T18:00:00Z")
+    assert code == 1
+    assert out == (
+        "capss: early check of 2 store(s): 1 day(s) and 0 stuck file(s) need action;"
+        " the alert was sent\n"
+        "  000000301 Oak Ave: 2026-11-23 due 2026-11-24: missing\n"
+    )
+
+
+def test_a_command_without_its_stack_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAPSS_STACK", raising=False)
+    monkeypatch.delenv("CAPSS_LOCAL", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stores", "list"])
+    assert exit_info.value.code == 2
+    assert "give the stack: --stack NAME or --local FILE" in capsys.readouterr().err
+
+
+def _visible(p: Pipeline, url: str) -> int:
+    answer = p.stack.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(answer["ApproximateNumberOfMessages"]) + int(
+        answer["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _until(done: Callable[[], bool], timeout: float = 30) -> None:
+    import time  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the state asked for never came"
+        time.sleep(0.05)
+
+
+def _dropped_from(p: Pipeline, file_id: str) -> Any:
+    from local.stack import DroppedFile  # noqa: PLC0415
+
+    _, rest = file_id.split("#", 1)
+    location, version = rest.rsplit("#", 1)
+    bucket, key = location.split("/", 1)
+    return DroppedFile(key.rsplit("/", 1)[-1], bucket, key, version)
