@@ -127,7 +127,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         ca_bundle=sim.ca_pem_path,
     )
     poll = PollSettings(
-        first_wait_seconds=10, max_wait_seconds=60, backoff_rate=2, budget_seconds=300
+        first_wait_seconds=10, max_wait_seconds=60, wait_share=0.5, budget_seconds=300
     )
     records = DynamoRecordStore(table)
     credentials = SecretsManagerCredentials("capss/", secrets)

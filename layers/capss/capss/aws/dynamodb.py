@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Collection, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -135,16 +137,51 @@ class DynamoRecordStore:
         return FileRecord.from_item(item) if item else None
 
     def save(self, record: FileRecord) -> None:
-        record.updated_at = iso(utcnow())
-        expected = record.revision
-        record.revision += 1
-        try:
+        with self._revised(record) as expected:
             self._table.put_item(
                 Item=record.to_item(),
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
             )
+
+    def update(self, record: FileRecord, names: Collection[str]) -> None:
+        # Only the named attributes travel: a status check pays for what CAPSS changed.
+        with self._revised(record) as expected:
+            attribute_names = {"#revision": "revision", "#updated": "updated_at"}
+            values: dict[str, Any] = {
+                ":expected": expected,
+                ":revision": record.revision,
+                ":updated": record.updated_at,
+            }
+            sets, removes = ["#revision = :revision", "#updated = :updated"], []
+            for number, name in enumerate(names):
+                attribute_names[f"#a{number}"] = name
+                value = record.item_value(name)
+                if value is None:
+                    removes.append(f"#a{number}")
+                else:
+                    sets.append(f"#a{number} = :a{number}")
+                    values[f":a{number}"] = value
+            expression = "SET " + ", ".join(sets)
+            if removes:
+                expression += " REMOVE " + ", ".join(removes)
+            self._table.update_item(
+                Key={"pk": record.pk},
+                UpdateExpression=expression,
+                ConditionExpression="#revision = :expected",
+                ExpressionAttributeNames=attribute_names,
+                ExpressionAttributeValues=values,
+            )
+
+    @contextlib.contextmanager
+    def _revised(self, record: FileRecord) -> Iterator[int]:
+        """Bumps the record's revision for a write conditional on the one it was read at."""
+        record.updated_at = iso(utcnow())
+        expected = record.revision
+        record.revision += 1
+        try:
+            yield expected
         except ClientError as error:
             record.revision = expected
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
