@@ -6,7 +6,6 @@ on the memory store stand for what it does on DynamoDB."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import boto3
 import pytest
@@ -25,14 +24,14 @@ def store(request: pytest.FixtureRequest) -> RecordStore:
     if request.param == "memory":
         return MemoryRecordStore()
     request.getfixturevalue("aws")
-    dynamodb: Any = boto3.resource("dynamodb")
-    table = dynamodb.create_table(
+    boto3.client("dynamodb").create_table(
         TableName="records",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
     )
-    return DynamoRecordStore(table)
+    # As the functions open it: the low-level client, created at the first call.
+    return DynamoRecordStore.for_table("records")
 
 
 def test_first_claim_wins_and_a_duplicate_event_finds_it_taken(store: RecordStore) -> None:

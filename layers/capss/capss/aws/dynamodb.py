@@ -7,9 +7,10 @@ from collections.abc import Collection, Iterator
 from datetime import timedelta
 from typing import Any
 
-import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from capss.aws.wiring import aws_client
 from capss.outcome import Outcome
 from capss.pipeline.files import FileRef
 from capss.pipeline.records import (
@@ -22,6 +23,43 @@ from capss.pipeline.records import (
     utcnow,
 )
 
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class ClientTable:
+    """The four calls of boto3's `Table` the store makes, on the low-level client.
+
+    A `dynamodb` resource costs a cold start its resource model on top of the client's, for
+    no more than this conversion of plain values to and from DynamoDB's typed ones.
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self._name = name
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("get_item", request)
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("put_item", request)
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("update_item", request)
+
+    def delete_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("delete_item", request)
+
+    def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        for part in ("Key", "Item", "ExpressionAttributeValues"):
+            if part in request:
+                request[part] = {k: _SERIALIZER.serialize(v) for k, v in request[part].items()}
+        answer: dict[str, Any] = getattr(self._client, operation)(TableName=self._name, **request)
+        for part in ("Item", "Attributes"):
+            if part in answer:
+                answer[part] = {k: _DESERIALIZER.deserialize(v) for k, v in answer[part].items()}
+        return answer
+
 
 class DynamoRecordStore:
     """The record of each file version, one item a version, written conditionally."""
@@ -30,9 +68,8 @@ class DynamoRecordStore:
         self._table = table
 
     @classmethod
-    def for_table(cls, table_name: str, session: Any | None = None) -> DynamoRecordStore:
-        resource = (session or boto3).resource("dynamodb")
-        return cls(resource.Table(table_name))
+    def for_table(cls, table_name: str) -> DynamoRecordStore:
+        return cls(ClientTable(aws_client("dynamodb"), table_name))
 
     def claim(self, ref: FileRef, kind: str, lease: timedelta) -> Claim:
         now = utcnow()
