@@ -55,8 +55,8 @@ def test_demo_paths(pipeline: Start) -> None:
     assert subjects[legacy] == subjects[update] == []
     assert p.uploads("store-0300-clean.xml") == 1
     assert p.uploads("store-0300-invalid.xml", status=None) == 0
-    # Two polls per job, each after the first wait the template sets.
-    assert set(p.stack.clock.waits) == {60.0}
+    # Two polls per job, each after the first (and shortest) wait the template sets.
+    assert set(p.stack.clock.waits) == {20.0}
     assert p.stack.host.failures() == []
 
 
@@ -103,9 +103,9 @@ def test_status_outage_waits_within_the_poll_budget(pipeline: Start) -> None:
     assert result.alerts == []
     # CAPSS has the file: an outage costs time, not the job. Each failed check waits at
     # least CAPSS's Retry-After; no Lambda failed, so the state machine retried nothing.
-    # First wait, three failed checks (backoff 60, 120, 240 raised to 300), then 480 before
-    # the check that finds the job complete.
-    assert p.stack.clock.waits == [60.0, 300.0, 300.0, 300.0, 480.0]
+    # First wait, three failed checks (half the time waited: 10, 160, 310, the first two
+    # raised to 300), then 465 before the check that finds the job complete.
+    assert p.stack.clock.waits == [20.0, 300.0, 300.0, 310.0, 465.0]
     assert p.stack.clock.retries == []
     assert p.stack.host.failures() == []
 
@@ -113,7 +113,7 @@ def test_status_outage_waits_within_the_poll_budget(pipeline: Start) -> None:
 def test_poll_budget_runs_out(pipeline: Start) -> None:
     p = pipeline(
         simulator={"polls_to_complete": 10_000},
-        parameters={"PollBudgetSeconds": "600", "MaxPollWaitSeconds": "240"},
+        parameters={"PollBudgetSeconds": "600", "MaxPollWaitSeconds": "120"},
     )
     clean = p.drop("store-0300-clean.xml")
     (result,) = p.finish(clean)
@@ -122,8 +122,9 @@ def test_poll_budget_runs_out(pipeline: Start) -> None:
         "CAPSS did not finish, timed out: 000000300 store-0300-clean.xml"
     ]
     assert "Do not drop the file again" in result.alerts[0].body
-    # Backoff from the first wait, doubling, capped at MaxPollWaitSeconds, within the budget.
-    assert p.stack.clock.waits == [60.0, 60.0, 120.0, 240.0]
+    # Half the time waited, at least the first wait, capped at MaxPollWaitSeconds; the wait
+    # that would end past the budget (545 + 120 s) is not taken.
+    assert p.stack.clock.waits == [20.0, 20.0, 20.0, 30.0, 45.0, 68.0, 102.0, 120.0, 120.0]
 
 
 def test_capss_failing_the_job(pipeline: Start) -> None:

@@ -143,3 +143,40 @@ def test_recording_the_outcome_is_retried_on_any_task_failure(asl: dict[str, Any
     record = asl["States"]["RecordOutcome"]
     (retrier,) = [r for r in record["Retry"] if r["ErrorEquals"] == ["States.TaskFailed"]]
     assert retrier["MaxAttempts"] >= 3
+
+
+def _matches(rule: dict[str, Any], state: dict[str, Any]) -> bool:
+    if "And" in rule:
+        return all(_matches(part, state) for part in rule["And"])
+    value = state["poll"][rule["Variable"].removeprefix("$.poll.")]
+    return bool(value == rule.get("StringEquals", rule.get("BooleanEquals")))
+
+
+def _states_entered(asl: dict[str, Any], outcomes: list[str]) -> list[str]:
+    """Walks the happy path: each CheckStatus answers the next outcome, within budget."""
+    answers = iter(outcomes)
+    state: dict[str, Any] = {"poll": {}}
+    entered, name = [], asl["StartAt"]
+    while True:
+        entered.append(name)
+        spec = asl["States"][name]
+        if name == "CheckStatus":
+            state["poll"] = {"outcome": next(answers), "within_budget": True}
+        if spec.get("End"):
+            return entered
+        if spec["Type"] == "Choice":
+            chosen = [c["Next"] for c in spec["Choices"] if _matches(c, state)]
+            name = chosen[0] if chosen else spec["Default"]
+        else:
+            name = spec["Next"]
+
+
+def test_a_job_done_at_the_first_check_costs_four_transitions(asl: dict[str, Any]) -> None:
+    assert _states_entered(asl, ["complete"]) == [
+        "WaitForCapss",
+        "CheckStatus",
+        "IsFinished",
+        "RecordOutcome",
+    ]
+    # Each further check adds its wait, its check and its choice, nothing else.
+    assert len(_states_entered(asl, ["processing", "processing", "complete"])) == 4 + 2 * 3

@@ -62,7 +62,7 @@ def test_status_input_is_the_state_the_submit_function_starts() -> None:
     assert set(state) == STATE_KEYS
     assert state["poll"] == {
         "outcome": "processing",
-        "wait_seconds": 60,
+        "wait_seconds": 20,
         "polls": 0,
         "waited_seconds": 0,
         "within_budget": True,

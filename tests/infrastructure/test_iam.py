@@ -140,7 +140,7 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
         (
             "StatusFunction",
             "Records",
-            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+            {"dynamodb:GetItem", "dynamodb:UpdateItem"},
             {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
         ),
         (

@@ -63,6 +63,24 @@ def test_sam_build_makes_an_arm64_python313_layer(tmp_path: Path) -> None:
     # boto3 comes with the Lambda runtime; bundling it would only grow the layer.
     assert not list(layer.glob("boto3*"))
 
+    # `make build`'s second step: bytecode for the runtime, used without checking sources.
+    compiled = subprocess.run(
+        ["make", "-s", "compile-layer", f"LAYER_BUILD={layer}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    sources = list((layer / "capss").rglob("*.py")) + list((layer / "httpx").rglob("*.py"))
+    assert sources
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        # PEP 552 flags: hash-based (bit 0) without checking the source (bit 1 clear).
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 1, pyc
+
 
 def test_make_build_refuses_a_python313_that_does_not_run(tmp_path: Path) -> None:
     # What pyenv puts on PATH for a version that is not installed: a shim that fails.

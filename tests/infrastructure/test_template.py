@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
 from capss.client.api import Api
 from capss.pipeline.settings import (
     ON_DUP_CHOICES,
@@ -42,7 +43,7 @@ READ_BY_POWERTOOLS = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
-OPTIONAL = {"CAPSS_CA_BUNDLE", "POLL_MAX_WAIT_SECONDS", "POLL_BACKOFF_RATE", "POLL_BUDGET_SECONDS"}
+OPTIONAL = {"CAPSS_CA_BUNDLE", "POLL_MAX_WAIT_SECONDS", "POLL_WAIT_SHARE", "POLL_BUDGET_SECONDS"}
 """Variables the code reads with a default of its own where the template may leave them out."""
 
 
@@ -155,7 +156,7 @@ def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:
     [
         ("OfficialXsdS3Uri", ["", "s3://doj-xsd/capss/bulk.xsd"], ["https://x/y.xsd", "s3://b"]),
         ("AlertEmail", ["", "ops@example.com"], ["ops", "a b@example.com"]),
-        ("PollBackoffRate", ["1", "2", "1.5", "9.99"], ["0", "0.5", "10", "2.", "x"]),
+        ("PollWaitShare", ["0", "0.5", "1", "0.25", "1.99"], ["2", "-0.5", ".5", "0.", "x"]),
         ("SecretPrefix", ["capss/", "prod/capss-"], ["", "capss/*"]),
     ],
 )
@@ -321,6 +322,11 @@ def test_submissions_table(resources: Resources) -> None:
         {"AttributeName": "license", "KeyType": "HASH"},
         {"AttributeName": "received_at", "KeyType": "RANGE"},
     ]
+    # What the index's readers need; a "still processing" status check writes none of it.
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(BY_LICENSE_ATTRIBUTES),
+    }
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types == {"pk": "S", "license": "S", "received_at": "S"}
     assert resources["SubmissionsTable"]["DeletionPolicy"] == "Retain"

@@ -10,7 +10,8 @@
     │   ├── RequestRejected     CAPSS answered 400 to an upload, with its message
     │   ├── JobNotFound         404 on a status link
     │   ├── ForeignLinkRefused  a status link to another host: the token stays home
-    │   └── TlsFailure          handshake or certificate failure
+    │   ├── TlsFailure          handshake or certificate failure
+    │   └── InputError          an ops command's input cannot be used as given
     └── ProtocolError       CAPSS answered something this code cannot read: a bug or an API change
 
 Every error carries `hint`, one sentence an ops person can act on, and `attempts`,
@@ -59,6 +60,10 @@ class TransientError(CapssError):
 
 class NeedsPersonError(CapssError):
     """Retrying will not help: credentials, settings, the file or CAPSS's answer need a person."""
+
+
+class InputError(NeedsPersonError):
+    """What an ops command was asked cannot be done as asked: a file, a name, a range."""
 
 
 class ProtocolError(CapssError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,27 @@ def test_rotated_token_is_renewed_once_and_the_call_retried(
     assert sim.count(method="POST", path_prefix=TOKEN_PATHS[api]) == 2
     statuses = [r.status for r in sim.requests if r.method == "GET"]
     assert statuses == [401, result.http_status]
+
+
+def test_concurrent_uploads_of_one_license_share_one_token(
+    sim: CapssSimulator, api: Api, make_client: MakeClient, tmp_path: Path
+) -> None:
+    # A slow token answer holds every upload of the container at the token at once.
+    sim.inject(Fault.slow(0.5, endpoint="token"))
+    path = transactions(tmp_path)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        receipts = list(pool.map(lambda _: upload(make_client, path), range(10)))
+    assert all(receipt.status_url for receipt in receipts)
+    assert sim.count(method="POST", path_prefix=TOKEN_PATHS[api]) == 1
+
+    sim.rotate_token("apitest")
+    sim.inject(Fault.slow(0.5, endpoint="token"))
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(lambda r: make_client().status(r.status_url), receipts[:5]))
+    assert all(result.http_status in (200, 202) for result in results)
+    # Every status call that met the refused token waited for the one renewal.
+    assert sim.count(method="POST", path_prefix=TOKEN_PATHS[api]) == 2
+    assert sim.count(method="GET", status=401) >= 1
 
 
 @pytest.mark.parametrize("kind", [FileKind.TRANSACTIONS, FileKind.ITEM_UPDATES])

@@ -93,7 +93,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    table = boto3.resource("dynamodb").create_table(
+    boto3.client("dynamodb").create_table(
         TableName="records",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -127,9 +127,9 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         ca_bundle=sim.ca_pem_path,
     )
     poll = PollSettings(
-        first_wait_seconds=10, max_wait_seconds=60, backoff_rate=2, budget_seconds=300
+        first_wait_seconds=10, max_wait_seconds=60, wait_share=0.5, budget_seconds=300
     )
-    records = DynamoRecordStore(table)
+    records = DynamoRecordStore.for_table("records")
     credentials = SecretsManagerCredentials("capss/", secrets)
     objects = S3ObjectStore(s3)
     alerts = RecordingAlerts(SnsAlertSender(topic, boto3.client("sns")))

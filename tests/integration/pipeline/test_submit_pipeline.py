@@ -232,6 +232,26 @@ def test_job_not_visible_yet_keeps_polling(pipeline: Pipeline) -> None:
     assert _follow(pipeline, state)["outcome"] == "complete"
 
 
+def test_a_status_check_writes_only_when_capss_says_something_new(pipeline: Pipeline) -> None:
+    ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    state = _state(pipeline, submit_file(ref, pipeline.submit, pipeline.submit_settings))
+    pipeline.sim.inject(Fault(endpoint="status", times=3, status=202, body={"status": 202}))
+    revisions = []
+    for _ in range(3):
+        state["poll"] = check_status(state, pipeline.status, pipeline.status_settings)
+        record = pipeline.status.records.get(ref.pk)
+        assert record is not None
+        revisions.append(record.revision)
+    # The first "still working" is news; the same answer twice more writes nothing.
+    assert revisions[1:] == [revisions[0]] * 2
+    assert record.capss_status == '{"status": 202}'
+    assert record.polls == 1
+    assert finish(state, pipeline.finish, pipeline.finish_settings)["outcome"] == "timed_out"
+    final = pipeline.status.records.get(ref.pk)
+    assert final is not None
+    assert final.polls == 3
+
+
 def test_poll_budget_and_backoff(pipeline: Pipeline) -> None:
     ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
     state = _state(pipeline, submit_file(ref, pipeline.submit, pipeline.submit_settings))
@@ -242,7 +262,8 @@ def test_poll_budget_and_backoff(pipeline: Pipeline) -> None:
         waits.append(state["poll"]["wait_seconds"])
         if not state["poll"]["within_budget"]:
             break
-    assert waits[:4] == [10, 20, 40, 60]
+    # Checks at 10, 20, 30, 45, 68, 102 s: half the time waited, at least 10, capped at 60.
+    assert waits[:7] == [10, 10, 15, 23, 34, 51, 60]
     assert state["poll"]["waited_seconds"] + waits[-1] > 300
     state["poll"]["outcome"] = "timed_out"  # what the ASL's MarkTimedOut does
     assert finish(state, pipeline.finish, pipeline.finish_settings)["outcome"] == "timed_out"

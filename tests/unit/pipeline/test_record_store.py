@@ -6,7 +6,6 @@ on the memory store stand for what it does on DynamoDB."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import boto3
 import pytest
@@ -25,14 +24,14 @@ def store(request: pytest.FixtureRequest) -> RecordStore:
     if request.param == "memory":
         return MemoryRecordStore()
     request.getfixturevalue("aws")
-    dynamodb: Any = boto3.resource("dynamodb")
-    table = dynamodb.create_table(
+    boto3.client("dynamodb").create_table(
         TableName="records",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
     )
-    return DynamoRecordStore(table)
+    # As the functions open it: the low-level client, created at the first call.
+    return DynamoRecordStore.for_table("records")
 
 
 def test_first_claim_wins_and_a_duplicate_event_finds_it_taken(store: RecordStore) -> None:
@@ -116,3 +115,33 @@ def test_taking_over_a_dead_attempt_clears_its_outcome_and_alert(store: RecordSt
     assert again.record.alerted is False
     assert again.record.error is None
     assert again.record.hint is None
+
+
+def test_update_writes_only_the_named_attributes(store: RecordStore) -> None:
+    mine = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    mine.phase, mine.messages = Phase.SUBMITTED, ["queued"]
+    store.save(mine)
+    # The copy carries an unsaved change the update must not write.
+    mine.counts, mine.messages, mine.polls = Counts(items=3, saved=3), [], 2
+    mine.outcome = Outcome.FAILED
+    store.update(mine, ["counts", "messages", "polls"])
+    current = store.get(REF.pk)
+    assert current is not None
+    assert (current.counts, current.messages, current.polls) == (Counts(items=3, saved=3), [], 2)
+    assert current.outcome is Outcome.PROCESSING
+    assert current.phase is Phase.SUBMITTED
+    assert current.revision == mine.revision
+
+
+def test_a_stale_copy_cannot_update_either(store: RecordStore) -> None:
+    mine = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    theirs = store.get(REF.pk)
+    assert theirs is not None
+    store.update(theirs, ["polls"])
+    mine.polls = 7
+    with pytest.raises(RecordChanged):
+        store.update(mine, ["polls"])
+    current = store.get(REF.pk)
+    assert current is not None
+    assert current.polls == 0
+    assert mine.revision == current.revision - 1

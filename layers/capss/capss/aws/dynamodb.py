@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from capss.aws.wiring import aws_client
 from capss.outcome import Outcome
 from capss.pipeline.files import FileRef
 from capss.pipeline.records import (
@@ -21,6 +24,104 @@ from capss.pipeline.records import (
     utcnow,
 )
 
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class ClientTable:
+    """The four calls of boto3's `Table` the store makes, on the low-level client.
+
+    A `dynamodb` resource costs a cold start its resource model on top of the client's, for
+    no more than this conversion of plain values to and from DynamoDB's typed ones.
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self._name = name
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("get_item", request)
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("put_item", request)
+
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("update_item", request)
+
+    def delete_item(self, **request: Any) -> dict[str, Any]:
+        return self._call("delete_item", request)
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        return self._call("query", _built(request))
+
+    def scan(self, **request: Any) -> dict[str, Any]:
+        return self._call("scan", _built(request))
+
+    def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        for part in ("Key", "Item", "ExpressionAttributeValues", "ExclusiveStartKey"):
+            if part in request:
+                request[part] = {k: _SERIALIZER.serialize(v) for k, v in request[part].items()}
+        answer: dict[str, Any] = getattr(self._client, operation)(TableName=self._name, **request)
+        for part in ("Item", "Attributes"):
+            if part in answer:
+                answer[part] = _plain(answer[part])
+        if "Items" in answer:
+            answer["Items"] = [_plain(item) for item in answer["Items"]]
+        if "LastEvaluatedKey" in answer:
+            # Handed back as ExclusiveStartKey, which _call serialises again.
+            answer["LastEvaluatedKey"] = _plain(answer["LastEvaluatedKey"])
+        return answer
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
+
+
+def _built(request: dict[str, Any]) -> dict[str, Any]:
+    """boto3's condition objects (Key, Attr) as the expressions the low-level client takes."""
+    builder = ConditionExpressionBuilder()
+    names = dict(request.pop("ExpressionAttributeNames", {}))
+    values = dict(request.pop("ExpressionAttributeValues", {}))
+    for parameter, is_key in (("KeyConditionExpression", True), ("FilterExpression", False)):
+        condition = request.get(parameter)
+        if condition is None or isinstance(condition, str):
+            continue
+        built = builder.build_expression(condition, is_key_condition=is_key)
+        request[parameter] = built.condition_expression
+        names.update(built.attribute_name_placeholders)
+        values.update(built.attribute_value_placeholders)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = values
+    return request
+
+
+BY_LICENSE_ATTRIBUTES = (
+    "bucket",
+    "key",
+    "version_id",
+    "kind",
+    "phase",
+    "outcome",
+    "alerted",
+    "submission_id",
+    "status_url",
+    "execution_arn",
+    "transactions",
+    "items",
+    "first_transaction_at",
+    "last_transaction_at",
+    "submitted_at",
+    "completed_at",
+    "counts",
+    "error",
+)
+"""What the `by-license` index holds besides its keys: what the monitor, `capss report` and
+`capss submissions list --license` read. A status check that only says "still processing"
+changes none of it, so it writes nothing to the index (CAPSS's messages and raw answer stay
+on the item; `capss submissions show` reads the item)."""
+
 
 class DynamoRecordStore:
     """The record of each file version, one item a version, written conditionally; read back
@@ -30,9 +131,8 @@ class DynamoRecordStore:
         self._table = table
 
     @classmethod
-    def for_table(cls, table_name: str, session: Any | None = None) -> DynamoRecordStore:
-        resource = (session or boto3).resource("dynamodb")
-        return cls(resource.Table(table_name))
+    def for_table(cls, table_name: str) -> DynamoRecordStore:
+        return cls(ClientTable(aws_client("dynamodb"), table_name))
 
     def claim(self, ref: FileRef, kind: str, lease: timedelta) -> Claim:
         now = utcnow()
@@ -137,16 +237,51 @@ class DynamoRecordStore:
         return FileRecord.from_item(item) if item else None
 
     def save(self, record: FileRecord) -> None:
-        record.updated_at = iso(utcnow())
-        expected = record.revision
-        record.revision += 1
-        try:
+        with self._revised(record) as expected:
             self._table.put_item(
                 Item=record.to_item(),
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
             )
+
+    def update(self, record: FileRecord, names: Collection[str]) -> None:
+        # Only the named attributes travel: a status check pays for what CAPSS changed.
+        with self._revised(record) as expected:
+            attribute_names = {"#revision": "revision", "#updated": "updated_at"}
+            values: dict[str, Any] = {
+                ":expected": expected,
+                ":revision": record.revision,
+                ":updated": record.updated_at,
+            }
+            sets, removes = ["#revision = :revision", "#updated = :updated"], []
+            for number, name in enumerate(names):
+                attribute_names[f"#a{number}"] = name
+                value = record.item_value(name)
+                if value is None:
+                    removes.append(f"#a{number}")
+                else:
+                    sets.append(f"#a{number} = :a{number}")
+                    values[f":a{number}"] = value
+            expression = "SET " + ", ".join(sets)
+            if removes:
+                expression += " REMOVE " + ", ".join(removes)
+            self._table.update_item(
+                Key={"pk": record.pk},
+                UpdateExpression=expression,
+                ConditionExpression="#revision = :expected",
+                ExpressionAttributeNames=attribute_names,
+                ExpressionAttributeValues=values,
+            )
+
+    @contextlib.contextmanager
+    def _revised(self, record: FileRecord) -> Iterator[int]:
+        """Bumps the record's revision for a write conditional on the one it was read at."""
+        record.updated_at = iso(utcnow())
+        expected = record.revision
+        record.revision += 1
+        try:
+            yield expected
         except ClientError as error:
             record.revision = expected
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

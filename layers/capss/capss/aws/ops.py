@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from capss.aws.dynamodb import DynamoRecordStore, all_pages
 from capss.aws.stores import DynamoStoreRegister
-from capss.errors import NeedsPersonError
+from capss.errors import InputError
 from capss.pipeline.files import refs_from_s3_notification
 from capss.pipeline.records import FileRecord, iso
 from capss.pipeline.submit import METADATA_ON_DUP, METADATA_RESEND
@@ -29,7 +29,7 @@ REDRIVE_BATCH = 10
 """SQS's most messages a receive."""
 
 
-class OpsError(NeedsPersonError):
+class OpsError(InputError):
     """An ops command could not do what was asked: the message says why."""
 
     hint = "see `capss COMMAND --help`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -32,7 +33,12 @@ class SecretsManagerCredentials:
 
     def __init__(self, prefix: str, client: Any) -> None:
         self._prefix = prefix
-        self._provider = SecretsProvider(boto3_client=client)
+        self._client = client
+
+    @functools.cached_property
+    def _provider(self) -> SecretsProvider:
+        # Built at the first secret: the provider touches its client, which then exists.
+        return SecretsProvider(boto3_client=self._client)
 
     def for_license(self, license_number: str) -> LicenseCredentials:
         name = f"{self._prefix}{license_number}"

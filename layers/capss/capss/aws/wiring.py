@@ -1,4 +1,4 @@
-"""What every function's cold start shares: boto3 clients built once, and a reset.
+"""What every function's cold start shares: boto3 clients built on first use, and a reset.
 
 Each function has its own module (`submit_function`, `status_function`,
 `finish_function`) that imports only what that function runs, so the finish function
@@ -31,5 +31,23 @@ def reset() -> None:
         cached.cache_clear()
 
 
+class LazyClient:
+    """A boto3 client created at its first call.
+
+    A client costs a cold start its service model (the first one also botocore's session
+    and endpoints, about as much as importing boto3): a path that never calls a service,
+    such as a clean file never alerting, never pays for its client.
+    """
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = boto3.client(self._service)
+        return getattr(self._client, name)
+
+
 def aws_client(service: str) -> Any:
-    return boto3.client(service)
+    return LazyClient(service)

@@ -13,6 +13,7 @@ from capss.errors import (
     BadCredentials,
     CapssError,
     ForeignLinkRefused,
+    InputError,
     JobNotFound,
     NeedsPersonError,
     ProtocolError,
@@ -43,11 +44,13 @@ MEANINGS = {
     ),
     Exit.REJECTED: (
         "the file failed validation (or has warnings under `--strict`): nothing was sent, fix"
-        " the file"
+        " the file; `monitor`: stores or files need action"
     ),
     Exit.USAGE: (
         "the command line is wrong: an unknown option, a bad value (also in a `CAPSS_*`"
-        " variable), a path that is missing or not a file"
+        " variable), a path that is missing or not a file; for an ops command, input it cannot"
+        " use (a bad stores CSV, an unknown file id, `resubmit` without `--force` of a file"
+        " CAPSS may have)"
     ),
     Exit.ISSUES: "CAPSS finished with error items or duplicates (`complete_with_issues`)",
     Exit.MAYBE_SENT: (
@@ -100,6 +103,8 @@ def for_error(error: CapssError, *, uploading: bool = False) -> Exit:
     """What a script may do after this error; `uploading`: it ended the file's upload."""
     if isinstance(error, CommandError):
         return error.exit
+    if isinstance(error, InputError):
+        return Exit.USAGE
     maybe_sent = isinstance(error, TransientError) and error.maybe_accepted
     if uploading and (maybe_sent or isinstance(error, ProtocolError)):
         return Exit.MAYBE_SENT

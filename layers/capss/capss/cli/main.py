@@ -74,21 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    as_json = "--json" in argv
     try:
         args = build_parser().parse_args(argv)
     except _BadUsage as usage:
-        print(usage, file=sys.stderr)
-        if as_json:
-            error = CommandError(str(usage), code="usage", exit=Exit.USAGE, hint="See --help.")
-            Output(as_json=True, quiet=True).document(
-                result_json(None, None, error=error), error.exit
-            )
-        return Exit.USAGE
+        return _usage(usage, argv)
     out = Output(as_json=args.json, quiet=getattr(args, "quiet", False))
     command: commands.Command = args.command
     try:
         return command(args, out)
+    except _BadUsage as usage:
+        # A command may still find its arguments wrong once it reads them together.
+        return _usage(usage, argv)
     except CapssError as error:
         return commands.failed(args, out, error)
     except KeyboardInterrupt:
@@ -96,6 +92,14 @@ def _run(argv: list[str]) -> int:
             "interrupted before anything was sent", code="interrupted", exit=Exit.INTERRUPTED
         )
         return commands.failed(args, out, interrupted)
+
+
+def _usage(usage: _BadUsage, argv: list[str]) -> int:
+    print(usage, file=sys.stderr)
+    if "--json" in argv:
+        error = CommandError(str(usage), code="usage", exit=Exit.USAGE, hint="See --help.")
+        Output(as_json=True, quiet=True).document(result_json(None, None, error=error), error.exit)
+    return Exit.USAGE
 
 
 def _tolerant(stream: object) -> None:

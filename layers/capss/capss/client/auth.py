@@ -2,6 +2,8 @@
 
 CAPSS keeps one active token per client and hands back the same one while it lives, so
 a Lambda container keeps the token across invocations until shortly before it expires.
+Uploads running at once in one container share it: one of them asks CAPSS, the others wait
+for that answer, and a 401 has the token renewed once for all of them.
 The cache key holds a hash of the secret, never the secret: a changed secret gets a
 fresh token and the cache never holds anything that could log in.
 """
@@ -93,6 +95,24 @@ class TokenCache:
         self._clock = clock
         self._tokens: dict[CacheKey, Token] = {}
         self._lock = threading.Lock()
+        self._fetching: dict[CacheKey, threading.Lock] = {}
+
+    def obtain(self, key: CacheKey, fetch: Callable[[], Token], stale: str | None = None) -> Token:
+        """The cached token, else one from `fetch`, asked once however many callers wait.
+
+        `stale` is a token CAPSS refused: it is dropped unless another caller has already
+        replaced it, so a 401 seen by every concurrent caller renews the token once.
+        """
+        with self._lock:
+            fetching = self._fetching.setdefault(key, threading.Lock())
+        with fetching:
+            if stale is not None:
+                self.drop(key, stale)
+            token = self.get(key)
+            if token is None:
+                token = fetch()
+                self.put(key, token)
+            return token
 
     def get(self, key: CacheKey) -> Token | None:
         with self._lock:

@@ -190,13 +190,10 @@ class CapssClient:
             )
 
     def _token(self, stale: str | None) -> Token:
-        if stale is not None:
-            self._cache.drop(self._cache_key, stale)
-        cached = self._cache.get(self._cache_key)
-        if cached is not None:
-            return cached
+        return self._cache.obtain(self._cache_key, self._new_token, stale)
+
+    def _new_token(self) -> Token:
         token = self._retrying(self._fetch_token)[0]
-        self._cache.put(self._cache_key, token)
         logger.debug("CAPSS granted a token", extra={"token": repr(token)})
         return token
 

@@ -48,6 +48,8 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
         logger.info("already final", extra={"outcome": record.outcome.value})
         return {"outcome": record.outcome.value, "alerted": alerted}
     poll = state.get("poll", {})
+    # Status checks that heard nothing new left the record's count behind.
+    record.polls = max(record.polls, int(poll.get("polls", 0)))
     if "error" in state:
         record.outcome = Outcome.FAILED
         record.error = _error_text(state["error"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+from collections.abc import Collection
 from datetime import timedelta
 
 from capss.outcome import Outcome
@@ -83,9 +84,21 @@ class MemoryRecordStore:
 
     def save(self, record: FileRecord) -> None:
         with self._lock:
-            current = self._records.get(record.pk)
-            if current is None or current.revision != record.revision:
-                raise RecordChanged(f"{record.uri} was changed by another attempt")
-            record.updated_at = iso(utcnow())
-            record.revision += 1
+            self._revise(record)
             self._records[record.pk] = copy.deepcopy(record)
+
+    def update(self, record: FileRecord, names: Collection[str]) -> None:
+        with self._lock:
+            stored = self._revise(record)
+            for name in names:
+                setattr(stored, name, copy.deepcopy(getattr(record, name)))
+            stored.updated_at, stored.revision = record.updated_at, record.revision
+
+    def _revise(self, record: FileRecord) -> FileRecord:
+        """The stored record, once the caller's copy is known to be its latest revision."""
+        current = self._records.get(record.pk)
+        if current is None or current.revision != record.revision:
+            raise RecordChanged(f"{record.uri} was changed by another attempt")
+        record.updated_at = iso(utcnow())
+        record.revision += 1
+        return current

@@ -1,8 +1,9 @@
 """One status check per call of the status function, and the wait before the next one.
 
 The state machine owns the loop; this decides, from the state it is handed, what CAPSS
-says now, how long to wait next (backoff from the first wait up to a cap, never less
-than CAPSS's Retry-After) and whether that wait still fits the poll budget.
+says now, how long to wait next (a share of the time already waited, from the first wait
+up to a cap, never less than CAPSS's Retry-After) and whether that wait still fits the
+poll budget.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from capss.errors import JobNotFound, TransientError
 from capss.outcome import Counts, Outcome
 from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
-from capss.pipeline.records import iso, raw_excerpt, utcnow
+from capss.pipeline.records import FileRecord, raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
 from capss.telemetry import about, logger
 
@@ -29,9 +30,14 @@ class StatusDeps:
     clients: StatusClientFactory
 
 
-def next_wait(polls: int, poll: PollSettings, retry_after: float | None = None) -> int:
-    """Seconds to wait after the `polls`-th check: first * rate^(polls-1), capped."""
-    wait = poll.first_wait_seconds * poll.backoff_rate ** max(polls - 1, 0)
+def next_wait(waited: int, poll: PollSettings, retry_after: float | None = None) -> int:
+    """Seconds to wait after a check `waited` seconds into the job: `wait_share` of that.
+
+    A wait in proportion to the time already waited keeps the detection delay a bounded
+    share of the job's length (half of it at most, a quarter on average with the default
+    0.5) at a number of checks that grows with the logarithm of the job's length.
+    """
+    wait = max(poll.first_wait_seconds, poll.wait_share * waited)
     wait = min(wait, poll.max_wait_seconds)
     if retry_after is not None:
         wait = max(wait, retry_after)
@@ -50,6 +56,7 @@ def check_status(
     unreachable = int(previous.get("unreachable", 0))
     record = deps.records.get(state["file_id"])
     retry_after: float | None = None
+    changed: list[str] = []
     outcome = Outcome.PROCESSING
     try:
         credentials = deps.credentials.for_license(state["license"])
@@ -72,15 +79,16 @@ def check_status(
         outcome = result.outcome
         retry_after = result.retry_after
         if record is not None:
-            record.counts = result.counts if isinstance(result.counts, Counts) else Counts()
-            record.messages = list(result.messages)
-            record.capss_status = raw_excerpt(result.raw)
-    wait = next_wait(polls, settings.poll, retry_after)
-    if record is not None:
+            changed = _take_answer(record, result)
+    wait = next_wait(waited, settings.poll, retry_after)
+    if record is not None and changed:
+        # An answer like the last one writes nothing: the poller's state counts the checks
+        # and the finish step records the total.
         record.polls = polls
-        record.updated_at = iso(utcnow())
-        deps.records.save(record)
-    logger.info("status checked", extra={"outcome": outcome.value, "polls": polls})
+        deps.records.update(record, [*changed, "polls"])
+    logger.info(
+        "status checked", extra={"outcome": outcome.value, "polls": polls, "changed": changed}
+    )
     return {
         "outcome": outcome.value,
         "wait_seconds": wait,
@@ -90,3 +98,16 @@ def check_status(
         "not_found": not_found,
         "unreachable": unreachable,
     }
+
+
+def _take_answer(record: FileRecord, result: Any) -> list[str]:
+    """Puts CAPSS's answer on the record; the names of the attributes it changed."""
+    answer = {
+        "counts": result.counts if isinstance(result.counts, Counts) else Counts(),
+        "messages": list(result.messages),
+        "capss_status": raw_excerpt(result.raw),
+    }
+    changed = [name for name, value in answer.items() if getattr(record, name) != value]
+    for name in changed:
+        setattr(record, name, answer[name])
+    return changed

@@ -118,17 +118,17 @@ class FileRecord:
         )
 
     def to_item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if isinstance(value, Counts):
-                value = {k: v for k, v in value.to_json().items() if v is not None}
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            if value is None or value in ([], {}):
-                continue
-            item[spec.name] = value
-        return item
+        item = {spec.name: self.item_value(spec.name) for spec in fields(self)}
+        return {name: value for name, value in item.items() if value is not None}
+
+    def item_value(self, name: str) -> Any:
+        """One attribute as the table holds it; None for one the item leaves out (empty)."""
+        value = getattr(self, name)
+        if isinstance(value, Counts):
+            value = {k: v for k, v in value.to_json().items() if v is not None}
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        return None if value is None or value in ([], {}) else value
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> FileRecord:

@@ -97,20 +97,21 @@ def deployment(env: Mapping[str, str], *, queue: bool = False) -> advice.Deploym
 
 @dataclass(frozen=True, slots=True)
 class PollSettings:
-    """The poll budget: first wait, growth, cap, and the total CAPSS gets to finish."""
+    """The poll budget: first wait (also the shortest), growth, cap, and the total CAPSS gets."""
 
     first_wait_seconds: int
     max_wait_seconds: int
-    backoff_rate: float
+    wait_share: float
+    """Each wait is this share of the time already waited (0: a fixed first_wait_seconds)."""
     budget_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PollSettings:
-        first = int(_number(env, "POLL_FIRST_WAIT_SECONDS", 60))
+        first = int(_number(env, "POLL_FIRST_WAIT_SECONDS", 20))
         return cls(
             first_wait_seconds=max(first, 1),
             max_wait_seconds=max(int(_number(env, "POLL_MAX_WAIT_SECONDS", 900)), first, 1),
-            backoff_rate=max(_number(env, "POLL_BACKOFF_RATE", 2.0), 1.0),
+            wait_share=_number(env, "POLL_WAIT_SHARE", 0.5),
             budget_seconds=int(_number(env, "POLL_BUDGET_SECONDS", 86400)),
         )
 
