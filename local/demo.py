@@ -7,6 +7,7 @@ expected outcomes below are the demo's data, easy to adjust when the product cha
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ def demo(args: argparse.Namespace) -> int:
             ]
             first_uploads = uploads_of(sim, DROPS[0].file)
             alerts = stack.alerts()
+            events = stack.events()
             requests = requests_by_kind(sim)
     finally:
         if log is not sys.stderr:
@@ -217,6 +219,14 @@ def demo(args: argparse.Namespace) -> int:
         print(f"Subject: {alert.subject}\n", file=out)
         print(alert.body.rstrip(), file=out)
     print("=" * 78, file=out)
+    print(f"\nOutcome events a POS's EventBridge rule received ({len(events)})\n", file=out)
+    for event in events:
+        detail = event["detail"]
+        print(f"  {detail['outcome']:<21} {detail['key']}", file=out)
+    needing_person = [e for e in events if e["detail"]["needs_person"]]
+    if needing_person:
+        print("\nOne of them as the POS receives it:\n", file=out)
+        print(json.dumps(needing_person[0], indent=2), file=out)
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items()))
     print(f"\nRequests CAPSS received: {sum(requests.values())} ({kinds})", file=out)
     print(f"Elapsed: {elapsed:.1f} s", file=out)

@@ -185,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"timed out: {error}", file=sys.stderr)
                 finished = False
                 results = [
-                    FileOutcome(f, stack.record(f) or {}, stack.alerts_for(f)) for f in dropped
+                    FileOutcome(f, stack.record(f) or {}, stack.alerts_for(f), stack.events_for(f))
+                    for f in dropped
                 ]
             document = {
                 "files": [

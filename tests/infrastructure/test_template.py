@@ -18,7 +18,14 @@ from capss.pipeline.settings import (
 )
 
 from local.stack._template import Template
-from tests.infrastructure.cfn import ROOT, TEMPLATE, as_list, of_type
+from tests.infrastructure.cfn import (
+    ROOT,
+    TEMPLATE,
+    as_list,
+    of_type,
+    policy_documents,
+    statements,
+)
 
 Resources = dict[str, dict[str, Any]]
 
@@ -109,7 +116,7 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
-    required = {"TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN", "CAPSS_BASE_URL"}
+    required = {"TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN", "CAPSS_BASE_URL", "EVENT_BUS_NAME"}
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -392,7 +399,23 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "SubmissionsTableName": {"Ref": "SubmissionsTable"},
         "AlertTopicArn": {"Ref": "AlertTopic"},
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
+        "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
+        "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
     }
+
+
+def test_outcome_events_go_to_the_bridges_own_bus_only(resources: Resources) -> None:
+    bus = {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]}
+    granted = [
+        (where, statement)
+        for where, document in policy_documents(resources)
+        for statement in statements(document)
+        if "events:" in str(statement.get("Action"))
+    ]
+    assert {where.split(".")[0] for where, _ in granted} == {"SubmitFunctionRole", "FinishFunction"}
+    for _where, statement in granted:
+        assert statement["Action"] == "events:PutEvents"
+        assert statement["Resource"] == bus
 
 
 def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
@@ -409,7 +432,7 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable"):
+    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]

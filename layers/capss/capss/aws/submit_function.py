@@ -7,6 +7,7 @@ from typing import Any
 
 from capss.aws.capss_clients import capss_clients
 from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
@@ -39,6 +40,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
         xsd=official_xsd,
+        events=outcome_events(settings.event_bus),
     )
     return settings, deps
 

@@ -72,6 +72,12 @@ class AlertSender(Protocol):
     def send(self, alert: Alert) -> None: ...
 
 
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """One event on the outcome bus; raises when it was not accepted."""
+        ...
+
+
 class CredentialSource(Protocol):
     def for_license(self, license_number: str) -> LicenseCredentials: ...
 

@@ -114,6 +114,8 @@ class SubmitSettings:
     max_file_bytes: int
     max_receives: int
     alert_on_complete: bool
+    event_bus: str | None = None
+    """The outcome events' EventBridge bus; none are published without one."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -130,6 +132,7 @@ class SubmitSettings:
             max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),
             max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+            event_bus=env.get("EVENT_BUS_NAME") or None,
         )
 
 
@@ -154,6 +157,7 @@ class FinishSettings:
     table_name: str
     topic_arn: str
     alert_on_complete: bool
+    event_bus: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
@@ -162,4 +166,5 @@ class FinishSettings:
             table_name=_text(env, "TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
+            event_bus=env.get("EVENT_BUS_NAME") or None,
         )

@@ -30,11 +30,13 @@ from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
 from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
 from capss.pipeline.ports import (
     AlertSender,
     ClientFactory,
     CredentialSource,
+    EventPublisher,
     ExecutionStarter,
     FileValidator,
     MessageQueue,
@@ -76,6 +78,7 @@ class SubmitDeps:
     queue: MessageQueue
     validate: FileValidator
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
+    events: EventPublisher | None = None
 
 
 QUEUE_BACKOFF_FIRST = 120
@@ -132,6 +135,7 @@ def _give_up(ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: in
         return  # another attempt moved the file on: its story, not this one's
     notify(record, deps.records, deps.alerts)
     tag_outcome(record, deps.objects)
+    announce(record, deps.records, deps.events)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -193,9 +197,11 @@ def _already_taken(
     if record.phase is Phase.SUBMITTED:
         # The attempt may have died between recording the submission and starting the
         # poller; starting it again under the same name and input is a no-op otherwise.
+        announce(record, deps.records, deps.events)
         deps.executions.start(ref.execution_name, poller_input(record, settings))
     else:
         notify(record, deps.records, deps.alerts, alert_on_complete=settings.alert_on_complete)
+        announce(record, deps.records, deps.events)
     return record
 
 
@@ -259,6 +265,8 @@ def _validate_and_send(
     name = ref.execution_name
     record.execution_arn = deps.executions.execution_arn(name)
     deps.records.save(record)
+    # Before the poller starts: its steps write the record too, and would race this save.
+    announce(record, deps.records, deps.events)
     deps.executions.start(name, poller_input(record, settings))
     metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
     logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
@@ -420,5 +428,6 @@ def _finish_early(
     deps.records.save(record)
     notify(record, deps.records, deps.alerts, alert_on_complete=alert_on_complete)
     tag_outcome(record, deps.objects)
+    announce(record, deps.records, deps.events)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
