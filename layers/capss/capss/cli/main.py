@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from capss.cli import convert
 from capss.client.api import Api
 from capss.client.client import SANDBOX_URL, CapssClient, ClientConfig, UploadReceipt
 from capss.client.status import StatusResult
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common], help="check a status link once")
     status.add_argument("url", metavar="URL", help="the status link CAPSS returned")
     status.set_defaults(command=_status)
+    convert.register(commands)
     return parser
 
 
