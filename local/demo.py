@@ -43,6 +43,7 @@ DROPS = (
     Drop("clean file, current API", "store-0300-clean.xml", "000000300", "complete"),
     Drop("clean file, legacy API", "store-0301-clean.xml", "000000301", "complete"),
     Drop("error items", "store-0300-error-items.xml", "000000300", "complete_with_issues"),
+    Drop("POS CSV export, converted", "store-0300-aimsi-export.csv", "000000300", "complete"),
     Drop(
         "duplicates of the first file",
         "store-0300-repeat.xml",

@@ -216,7 +216,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="XML files to send")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="XML files to send, or POS CSV exports (incoming/csv/<license>/, with --license)",
+    )
     parser.add_argument(
         "--update", action="store_true", help="item update files (incoming/item-updates/)"
     )

@@ -303,7 +303,8 @@ class LocalStack:
     def drop_file(
         self, path: Path, license_number: str, *, update: bool = False, name: str | None = None
     ) -> DroppedFile:
-        kind = "item-updates" if update else "transactions"
+        csv = path.suffix.lower() == ".csv"
+        kind = "item-updates" if update else "csv" if csv else "transactions"
         return self.drop(path.read_bytes(), f"incoming/{kind}/{license_number}/{name or path.name}")
 
     def notification_for(self, dropped: DroppedFile) -> str:

@@ -401,6 +401,8 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
+        "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
+        "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
     }
 
 

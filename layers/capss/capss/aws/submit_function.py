@@ -14,6 +14,7 @@ from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.aws.wiring import aws_client, cold_start
+from capss.intake.convert import load_mapping
 from capss.intake.validate import validate_stream
 from capss.pipeline.settings import SubmitSettings
 from capss.pipeline.submit import SubmitDeps, submit_message
@@ -41,6 +42,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         validate=validate_stream,
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
+        convert=load_mapping(settings.csv_mapping),
     )
     return settings, deps
 

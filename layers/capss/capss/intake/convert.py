@@ -24,7 +24,14 @@ from typing import Any
 
 from lxml import etree
 
-from capss.intake.report import IntakeLimits, Problem, ProblemLog, Severity, ValidationReport
+from capss.intake.report import (
+    Conversion,
+    IntakeLimits,
+    Problem,
+    ProblemLog,
+    Severity,
+    ValidationReport,
+)
 from capss.kinds import FileKind
 
 ON_FILE = "on file"
@@ -132,6 +139,9 @@ class CsvMapping:
             seen.append(self.group_by)
         return list(dict.fromkeys(seen))
 
+    def convert(self, data: bytes, license_number: str) -> Conversion:
+        return convert(data, self, license_number)
+
     @property
     def required_columns(self) -> list[str | int]:
         optional = {s.column for s in (self.employee, *self.items) if s.optional}
@@ -238,14 +248,6 @@ def _spec(element: str, raw: Any, header: bool, origin: str) -> FieldSpec:
         optional=bool(raw.get("optional", False)),
         amount=bool(raw.get("amount", False)),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    report: ValidationReport
-    """What reading the CSV found, each problem with its line and column."""
-    xml: bytes | None
-    """The CAPSS transactions file; None when any row has an error."""
 
 
 @dataclass

@@ -156,6 +156,16 @@ class ValidationReport:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """A POS export read by a mapping (`capss.intake.convert`)."""
+
+    report: ValidationReport
+    """What reading the CSV found, each problem with its line and column."""
+    xml: bytes | None
+    """The CAPSS transactions file; None when any row has an error."""
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 

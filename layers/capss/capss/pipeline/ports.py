@@ -13,7 +13,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from capss.intake.report import IntakeLimits, ValidationReport
+from capss.intake.report import Conversion, IntakeLimits, ValidationReport
 from capss.kinds import FileKind
 from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.files import FileRef
@@ -56,6 +56,19 @@ class ObjectStore(Protocol):
     def tag(self, ref: FileRef, tags: dict[str, str]) -> None: ...
 
     def read_uri(self, uri: str) -> bytes: ...
+
+    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> str | None:
+        """Writes a new object; its version id."""
+        ...
+
+
+class CsvConverter(Protocol):
+    """The stack's mapping of a POS's CSV export (`capss.intake.convert.CsvMapping`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def convert(self, data: bytes, license_number: str) -> Conversion: ...
 
 
 class MessageQueue(Protocol):

@@ -116,6 +116,8 @@ class SubmitSettings:
     alert_on_complete: bool
     event_bus: str | None = None
     """The outcome events' EventBridge bus; none are published without one."""
+    csv_mapping: str = "aimsi-report-wizard"
+    """The shipped mapping that converts files under incoming/csv/<license>/."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -133,6 +135,7 @@ class SubmitSettings:
             max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
             event_bus=env.get("EVENT_BUS_NAME") or None,
+            csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
         )
 
 

@@ -29,6 +29,7 @@ from capss.kinds import FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
+from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
@@ -36,6 +37,7 @@ from capss.pipeline.ports import (
     AlertSender,
     ClientFactory,
     CredentialSource,
+    CsvConverter,
     EventPublisher,
     ExecutionStarter,
     FileValidator,
@@ -79,6 +81,7 @@ class SubmitDeps:
     validate: FileValidator
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
     events: EventPublisher | None = None
+    convert: CsvConverter | None = None
 
 
 QUEUE_BACKOFF_FIRST = 120
@@ -151,7 +154,7 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     logger.append_keys(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
-    if place is None:
+    if place is None or (place.csv and deps.convert is None):
         return _reject(
             record,
             deps,
@@ -160,8 +163,9 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
                     "severity": "error",
                     "code": "key-layout",
                     "message": (
-                        f"{ref.key} is not under incoming/transactions/<license>/ or"
-                        " incoming/item-updates/<license>/, so the bridge cannot tell what it is"
+                        f"{ref.key} is not under incoming/transactions/<license>/,"
+                        " incoming/item-updates/<license>/ or incoming/csv/<license>/, so the"
+                        " bridge cannot tell what it is"
                     ),
                 }
             ],
@@ -176,6 +180,7 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
             settings,
             key_license=place.license_number,
             blind_resend=record.maybe_in_capss,
+            from_csv=place.csv,
         )
     except (NeedsPersonError, ProtocolError) as error:
         return _fail(record, deps, error, settings)
@@ -213,6 +218,7 @@ def _validate_and_send(
     *,
     key_license: str | None,
     blind_resend: bool,
+    from_csv: bool = False,
 ) -> FileRecord:
     info = deps.objects.head(ref)
     record.size = info.size
@@ -222,11 +228,24 @@ def _validate_and_send(
         # enforced on the object's size before a byte is copied.
         if info.size <= settings.max_file_bytes:
             deps.objects.download(ref, local_copy)
+        size: int | None = info.size
+        if from_csv and info.size <= settings.max_file_bytes and deps.convert is not None:
+            converted = convert_export(
+                ref,
+                record,
+                local_copy,
+                converter=deps.convert,
+                objects=deps.objects,
+                license_number=key_license or "",
+            )
+            if not converted:
+                return _reject(record, deps)
+            size = None  # the converted file's: the validator measures it
         local_copy.seek(0)
         report = deps.validate(
             local_copy,
             kind,
-            size=info.size,
+            size=size,
             limits=IntakeLimits(max_bytes=settings.max_file_bytes),
             expected_license=key_license,
             xsd=deps.xsd(),
@@ -290,7 +309,8 @@ def _upload(
         record.lease_until = iso(utcnow() + LEASE)
         deps.records.save(record)
         try:
-            return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
+            name = upload_name(record)
+            return client.upload(fileobj, name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
             record.error = str(error)
             record.upload_attempts += max(error.attempts - 1, 0)
