@@ -7,6 +7,7 @@ expected outcomes below are the demo's data, easy to adjust when the product cha
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ DROPS = (
     Drop("clean file, current API", "store-0300-clean.xml", "000000300", "complete"),
     Drop("clean file, legacy API", "store-0301-clean.xml", "000000301", "complete"),
     Drop("error items", "store-0300-error-items.xml", "000000300", "complete_with_issues"),
+    Drop("POS CSV export, converted", "store-0300-aimsi-export.csv", "000000300", "complete"),
     Drop(
         "duplicates of the first file",
         "store-0300-repeat.xml",
@@ -196,6 +198,7 @@ def demo(args: argparse.Namespace) -> int:
             ]
             first_uploads = uploads_of(sim, DROPS[0].file)
             alerts = stack.alerts()
+            events = stack.events()
             requests = requests_by_kind(sim)
             register = DynamoStoreRegister.for_table(stack.stores_table, stack.session)
             for store in STORES:
@@ -239,6 +242,14 @@ def demo(args: argparse.Namespace) -> int:
         print(f"Subject: {alert.subject}\n", file=out)
         print(alert.body.rstrip(), file=out)
     print("=" * 78, file=out)
+    print(f"\nOutcome events a POS's EventBridge rule received ({len(events)})\n", file=out)
+    for event in events:
+        detail = event["detail"]
+        print(f"  {detail['outcome']:<21} {detail['key']}", file=out)
+    needing_person = [e for e in events if e["detail"]["needs_person"]]
+    if needing_person:
+        print("\nOne of them as the POS receives it:\n", file=out)
+        print(json.dumps(needing_person[0], indent=2), file=out)
     named = {(day["license"], day["day"]) for day in monitor_run["days"]}
     print(f"\nMissed-report monitor ({len(STORES)} stores registered)", file=out)
     for alert in monitor_alerts:

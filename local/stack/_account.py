@@ -91,6 +91,7 @@ class Account:
     queues: dict[str, LocalQueue] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)
+    event_buses: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)
     layers: dict[str, Path] = field(default_factory=dict)
@@ -169,6 +170,7 @@ class AccountBuilder:
             "AWS::DynamoDB::Table": self._table,
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::Subscription": self._subscription,
+            "AWS::Events::EventBus": self._event_bus,
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
@@ -318,6 +320,13 @@ class AccountBuilder:
             TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
         )["SubscriptionArn"]
         self._register(logical_id, arn)
+
+    def _event_bus(self, logical_id: str, props: dict[str, Any]) -> None:
+        props = self._resolve(props)
+        name = self._name(logical_id, props.get("Name"))
+        arn = self._client("events").create_event_bus(Name=name)["EventBusArn"]
+        self.account.event_buses[logical_id] = name
+        self._register(logical_id, name, Arn=arn, Name=name)
 
     def _role(self, logical_id: str, props: dict[str, Any]) -> None:
         props = self._resolve(props)

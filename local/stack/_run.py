@@ -205,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"timed out: {error}", file=sys.stderr)
                 finished = False
                 results = [
-                    FileOutcome(f, stack.record(f) or {}, stack.alerts_for(f)) for f in dropped
+                    FileOutcome(f, stack.record(f) or {}, stack.alerts_for(f), stack.events_for(f))
+                    for f in dropped
                 ]
             document = {
                 "files": [
@@ -238,7 +239,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="XML files to send")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="XML files to send, or POS CSV exports (incoming/csv/<license>/, with --license)",
+    )
     parser.add_argument(
         "--update", action="store_true", help="item update files (incoming/item-updates/)"
     )

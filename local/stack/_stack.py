@@ -20,6 +20,7 @@ from typing import IO, Any
 from capss import telemetry
 from capss.aws import wiring
 from capss.outcome import Outcome
+from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
 
 from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
@@ -77,6 +78,7 @@ class FileOutcome:
     file: DroppedFile
     record: dict[str, Any]
     alerts: list[Alert] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -99,6 +101,7 @@ class FileOutcome:
                 {"subject": alert.subject, "body": alert.body, "attributes": alert.attributes}
                 for alert in self.alerts
             ],
+            "events": [event["detail"]["outcome"] for event in self.events],
         }
 
 
@@ -137,6 +140,8 @@ class LocalStack:
         self.host = FunctionHost({})
         self.poller: QueuePoller | None = None
         self.inbox_url = ""
+        self.pos_url = ""
+        self._events: list[dict[str, Any]] = []
         self._alerts: list[Alert] = []
         self._alerts_lock = threading.Lock()
 
@@ -183,6 +188,7 @@ class LocalStack:
         self._exit.enter_context(_handler_output(self.log))
         _reset_library()
         self._subscribe_inbox()
+        self._subscribe_pos()
         self._start_poller()
 
     def _configure_functions(self, environment: dict[str, str]) -> None:
@@ -205,6 +211,24 @@ class LocalStack:
         ]["QueueArn"]
         for topic_arn in self.account.topics.values():
             self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+
+    def _subscribe_pos(self) -> None:
+        """A rule on each outcome bus, as a POS would write it, delivering to an SQS queue."""
+        sqs = self.client("sqs")
+        self.pos_url = sqs.create_queue(QueueName="capss-local-pos-events")["QueueUrl"]
+        pos_arn = sqs.get_queue_attributes(QueueUrl=self.pos_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events = self.client("events")
+        for bus in self.account.event_buses.values():
+            events.put_rule(
+                Name="capss-local-pos",
+                EventBusName=bus,
+                EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
+            )
+            events.put_targets(
+                Rule="capss-local-pos", EventBusName=bus, Targets=[{"Id": "pos", "Arn": pos_arn}]
+            )
 
     def _start_poller(self) -> None:
         triggers: list[tuple[LocalFunction, SqsTrigger]] = [
@@ -255,7 +279,11 @@ class LocalStack:
     def outputs(self) -> dict[str, str]:
         """The template's Outputs as CloudFormation would give them (what `capss --stack` reads)."""
         declared = self.template.document.get("Outputs") or {}
-        return {name: str(self.template.resolve(spec["Value"])) for name, spec in declared.items()}
+        return {
+            name: str(self.template.resolve(spec["Value"]))
+            for name, spec in declared.items()
+            if "Condition" not in spec or self.template.condition(spec["Condition"])
+        }
 
     def connection(self, endpoint_url: str | None = None) -> dict[str, Any]:
         """What `capss --local FILE` reads: the account's endpoint, outputs and parameters."""
@@ -332,7 +360,8 @@ class LocalStack:
         metadata: Mapping[str, str] | None = None,
     ) -> DroppedFile:
         """Under its license's folder, or straight under the kind's when it has none known."""
-        kind = "item-updates" if update else "transactions"
+        csv = path.suffix.lower() == ".csv"
+        kind = "item-updates" if update else "csv" if csv else "transactions"
         folder = f"incoming/{kind}/{license_number}" if license_number else f"incoming/{kind}"
         return self.drop(path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata)
 
@@ -398,6 +427,31 @@ class LocalStack:
                     )
             return list(self._alerts)
 
+    def events(self) -> list[dict[str, Any]]:
+        """Every outcome event delivered to the POS's rule so far, in arrival order."""
+        sqs = self.client("sqs")
+        with self._alerts_lock:
+            while True:
+                messages = sqs.receive_message(
+                    QueueUrl=self.pos_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    self._events.append(json.loads(message["Body"]))
+                    sqs.delete_message(
+                        QueueUrl=self.pos_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+            return list(self._events)
+
+    def events_for(self, dropped: DroppedFile) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.events()
+            if event["detail"].get("key") == dropped.key
+            and event["detail"].get("version_id") == dropped.version_id
+        ]
+
     def alerts_for(self, dropped: DroppedFile) -> list[Alert]:
         marker = f"{dropped.uri}\n"
         return [alert for alert in self.alerts() if marker in alert.body]
@@ -418,7 +472,7 @@ class LocalStack:
                 if dropped in final:
                     continue
                 record = self.record(dropped)
-                if record and _settled(record):
+                if record and _settled(record, announced=bool(self.account.event_buses)):
                     final[dropped] = record
                     if progress:
                         progress(FileOutcome(dropped, record))
@@ -435,16 +489,22 @@ class LocalStack:
             # often when many files are pending.
             time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
         # A last read: the finish step may have added to a record seen final earlier.
-        return [FileOutcome(f, self.record(f) or final[f], self.alerts_for(f)) for f in files]
+        return [
+            FileOutcome(f, self.record(f) or final[f], self.alerts_for(f), self.events_for(f))
+            for f in files
+        ]
 
 
-def _settled(item: dict[str, Any]) -> bool:
-    """Final, and alerted where a person must act: the last try's give-up is final too,
-    though its phase stays open for a redrive."""
-    # Only the two fields: moto applies an UpdateItem in place, so a read can see a record
+def _settled(item: dict[str, Any], *, announced: bool) -> bool:
+    """Final, alerted where a person must act and, on a stack with an outcome bus, announced:
+    the last try's give-up is final too, though its phase stays open for a redrive."""
+    # Only these fields: moto applies an UpdateItem in place, so a read can see a record
     # half written.
     outcome = Outcome(item.get("outcome", Outcome.PROCESSING))
-    return outcome.is_final and (bool(item.get("alerted")) or not outcome.needs_person)
+    alerted = bool(item.get("alerted")) or not outcome.needs_person
+    return (
+        outcome.is_final and alerted and (not announced or item.get("announced") == outcome.value)
+    )
 
 
 def _union_environment(functions: Any) -> dict[str, str]:

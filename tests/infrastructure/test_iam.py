@@ -90,8 +90,11 @@ def test_sam_policy_templates_and_no_managed_policies(resources: Resources) -> N
                 (template_name,) = policy
                 assert template_name in POLICY_TEMPLATES, f"{name}: {template_name}"
                 assert "*" not in str(policy[template_name]).replace("${SecretPrefix}*", ""), name
+    # A role may attach only the stack's own managed policies, never an AWS-managed one.
+    own = [{"Ref": name} for name in of_type(resources, "AWS::IAM::ManagedPolicy")]
     for name, spec in of_type(resources, "AWS::IAM::Role").items():
-        assert "ManagedPolicyArns" not in spec["Properties"], name
+        for arn in spec["Properties"].get("ManagedPolicyArns", []):
+            assert arn in own, f"{name}: managed policy {arn}"
 
 
 def test_the_submit_function_has_its_own_role(resources: Resources) -> None:

@@ -21,7 +21,14 @@ from capss.pipeline.settings import (
 )
 
 from local.stack._template import Template
-from tests.infrastructure.cfn import ROOT, TEMPLATE, as_list, of_type
+from tests.infrastructure.cfn import (
+    ROOT,
+    TEMPLATE,
+    as_list,
+    of_type,
+    policy_documents,
+    statements,
+)
 
 Resources = dict[str, dict[str, Any]]
 
@@ -116,7 +123,8 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
 def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
     required = {"TABLE_NAME", "STORES_TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN"}
-    required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}  # the stack's own names
+    required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}
+    required |= {"EVENT_BUS_NAME"}  # the stack's own names
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -408,6 +416,10 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
         "StoresTableName": {"Ref": "StoresTable"},
         "MonitorFunctionName": {"Ref": "MonitorFunction"},
+        "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
+        "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
+        "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
+        "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
     }
 
 
@@ -444,6 +456,20 @@ def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resou
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
+def test_outcome_events_go_to_the_bridges_own_bus_only(resources: Resources) -> None:
+    bus = {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]}
+    granted = [
+        (where, statement)
+        for where, document in policy_documents(resources)
+        for statement in statements(document)
+        if "events:" in str(statement.get("Action"))
+    ]
+    assert {where.split(".")[0] for where, _ in granted} == {"SubmitFunctionRole", "FinishFunction"}
+    for _where, statement in granted:
+        assert statement["Action"] == "events:PutEvents"
+        assert statement["Resource"] == bus
+
+
 def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
     """The submit role's statements as CloudFormation would resolve them for these parameters."""
     stack = Template.load(TEMPLATE, overrides)
@@ -458,7 +484,7 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable"):
+    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]

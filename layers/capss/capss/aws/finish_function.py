@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.sns import SnsAlertSender
 from capss.aws.wiring import aws_client, cold_start
@@ -19,6 +20,7 @@ def runtime() -> tuple[FinishSettings, FinishDeps]:
         records=DynamoRecordStore.for_table(settings.table_name),
         objects=S3ObjectStore(aws_client("s3")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
+        events=outcome_events(settings.event_bus),
     )
     return settings, deps
 

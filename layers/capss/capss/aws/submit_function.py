@@ -7,12 +7,14 @@ from typing import Any
 
 from capss.aws.capss_clients import capss_clients
 from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.aws.wiring import aws_client, cold_start
+from capss.intake.convert import load_mapping
 from capss.intake.validate import validate_stream
 from capss.pipeline.settings import SubmitSettings
 from capss.pipeline.submit import SubmitDeps, submit_message
@@ -39,6 +41,8 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
         xsd=official_xsd,
+        events=outcome_events(settings.event_bus),
+        convert=load_mapping(settings.csv_mapping),
     )
     return settings, deps
 

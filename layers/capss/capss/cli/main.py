@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from capss.cli import commands, ops
+from capss.cli import commands, convert, ops
 from capss.cli.exits import CommandError, Exit
 from capss.cli.output import Output, result_json
 from capss.errors import CapssError
@@ -23,6 +23,7 @@ from capss.errors import CapssError
 SUBCOMMANDS: tuple[Callable[[commands.Subcommands], None], ...] = (
     commands.register,
     ops.register,
+    convert.register,
 )
 """Each module's `register` adds its subcommands; a new module joins with one entry here."""
 

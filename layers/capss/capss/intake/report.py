@@ -35,6 +35,7 @@ class ProblemJson(TypedDict):
     line: int | None
     transaction: int | None
     item: int | None
+    column: NotRequired[str]
 
 
 class ReportJson(TypedDict):
@@ -63,10 +64,12 @@ class Problem:
     """1-based position of the propertyTransaction in the file."""
     item: int | None = None
     """1-based position of the item within its transaction."""
+    column: str | None = None
+    """The CSV column, for a file converted from a POS export (`capss.intake.convert`)."""
 
     @property
     def where(self) -> str:
-        parts = []
+        parts = [f"column {self.column}"] if self.column is not None else []
         if self.transaction is not None:
             parts.append(f"transaction {self.transaction}")
         if self.item is not None:
@@ -74,7 +77,7 @@ class Problem:
         return ", ".join(parts)
 
     def to_json(self) -> ProblemJson:
-        return {
+        data: ProblemJson = {
             "severity": self.severity.value,
             "code": self.code,
             "message": self.message,
@@ -82,6 +85,9 @@ class Problem:
             "transaction": self.transaction,
             "item": self.item,
         }
+        if self.column is not None:
+            data["column"] = self.column
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,16 @@ class ValidationReport:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """A POS export read by a mapping (`capss.intake.convert`)."""
+
+    report: ValidationReport
+    """What reading the CSV found, each problem with its line and column."""
+    xml: bytes | None
+    """The CAPSS transactions file; None when any row has an error."""
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -186,7 +202,9 @@ class ProblemLog:
 def problem_text(problem: Mapping[str, Any]) -> str:
     """One validation problem as a line: where it is, then what is wrong."""
     where = [
-        f"{name} {problem[name]}" for name in ("line", "transaction", "item") if problem.get(name)
+        f"{name} {problem[name]}"
+        for name in ("line", "column", "transaction", "item")
+        if problem.get(name)
     ]
     place = f" ({', '.join(where)})" if where else ""
     return f"{problem.get('severity', 'error')}{place}: {problem.get('message', '')}"

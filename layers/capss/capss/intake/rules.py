@@ -79,12 +79,12 @@ class EnvelopeRules:
         """Kind-specific rules, on an element's end tag (its text is there; children are gone)."""
 
     def error(self, code: str, message: str, line: int | None = None, **where: int | None) -> None:
-        self.log.add(Problem(Severity.ERROR, code, message, line, **where))
+        self.log.add(_problem(Severity.ERROR, code, message, line, where))
 
     def warning(
         self, code: str, message: str, line: int | None = None, **where: int | None
     ) -> None:
-        self.log.add(Problem(Severity.WARNING, code, message, line, **where))
+        self.log.add(_problem(Severity.WARNING, code, message, line, where))
 
     def _check_root(self, root: etree._Element) -> None:
         # Split by hand: lxml's QName refuses names libxml2 let through (e.g. ":").
@@ -343,3 +343,11 @@ class ItemUpdateRules(EnvelopeRules):
             "The official format of item update files is not known to the bridge: only the XML's "
             "safety, the root element and the license were checked.",
         )
+
+
+def _problem(
+    severity: Severity, code: str, message: str, line: int | None, where: dict[str, int | None]
+) -> Problem:
+    return Problem(
+        severity, code, message, line, transaction=where.get("transaction"), item=where.get("item")
+    )

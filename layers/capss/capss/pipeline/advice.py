@@ -52,6 +52,11 @@ FILE_UNREADABLE = (
     "Drop the file again; if it keeps failing, check that the bucket's encryption"
     " key lets the submit function decrypt (kms:Decrypt)."
 )
+CSV_UNMAPPABLE = (
+    "The export does not fit the stack's CSV mapping (CsvMapping parameter): export it with"
+    " the columns and encoding the mapping names, or deploy a mapping for this export, then"
+    " drop the file again under incoming/csv/<license>/."
+)
 SETTINGS = "Check the stack's parameters and redeploy (template.yaml sets these variables)."
 SECRET_API = 'Set "api" to "current" or "legacy", or leave it out.'  # noqa: S105 - advice
 

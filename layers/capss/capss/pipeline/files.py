@@ -3,7 +3,9 @@
 Key layout (the README documents it):
     incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
     incoming/item-updates/<license>/<name>.xml    corrections (item update)
-The license segment is optional; when present the file's own license must match it.
+    incoming/csv/<license>/<name>.csv             a POS's CSV export, converted to transactions
+The license segment is optional for XML; when present the file's own license must match it.
+A CSV names no license of its own: its segment is required.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote_plus
 from capss.kinds import FileKind
 
 INCOMING_PREFIX = "incoming/"
+CSV_SEGMENT = "csv"
 _EXECUTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXECUTION_NAME_MAX = 80
 
@@ -61,6 +64,8 @@ class FileRef:
 class Route:
     kind: FileKind
     license_number: str | None
+    csv: bool = False
+    """A POS export the stack's mapping converts to a transactions file before sending."""
 
 
 def route(key: str) -> Route | None:
@@ -68,6 +73,10 @@ def route(key: str) -> Route | None:
     parts = key.split("/")
     if len(parts) < 3 or f"{parts[0]}/" != INCOMING_PREFIX or not parts[-1]:
         return None
+    if parts[1] == CSV_SEGMENT:
+        if len(parts) != 4 or not parts[2]:
+            return None
+        return Route(kind=FileKind.TRANSACTIONS, license_number=parts[2], csv=True)
     try:
         kind = FileKind(parts[1])
     except ValueError:

@@ -14,7 +14,8 @@ from typing import Any
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
-from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
+from capss.pipeline.events import announce
+from capss.pipeline.ports import AlertSender, EventPublisher, ObjectStore, RecordStore
 from capss.pipeline.records import FileRecord, Phase, iso, utcnow
 from capss.pipeline.settings import FinishSettings
 from capss.telemetry import about, logger, metrics
@@ -25,6 +26,7 @@ class FinishDeps:
     records: RecordStore
     objects: ObjectStore
     alerts: AlertSender
+    events: EventPublisher | None = None
 
 
 class RecordMissing(Exception):
@@ -45,6 +47,7 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
             where=settings.deployment,
             alert_on_complete=settings.alert_on_complete,
         )
+        announce(record, deps.records, deps.events, where=settings.deployment)
         logger.info("already final", extra={"outcome": record.outcome.value})
         return {"outcome": record.outcome.value, "alerted": alerted}
     poll = state.get("poll", {})
@@ -77,6 +80,7 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
         alert_on_complete=settings.alert_on_complete,
     )
     tag_outcome(record, deps.objects)
+    announce(record, deps.records, deps.events, where=settings.deployment)
     logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})
     return {"outcome": record.outcome.value, "alerted": alerted}
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from capss.intake.report import IntakeLimits, ValidationReport
+from capss.intake.report import Conversion, IntakeLimits, ValidationReport
 from capss.kinds import FileKind
 from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.files import FileRef
@@ -90,6 +90,19 @@ class ObjectStore(Protocol):
 
     def read_uri(self, uri: str) -> bytes: ...
 
+    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> str | None:
+        """Writes a new object; its version id."""
+        ...
+
+
+class CsvConverter(Protocol):
+    """The stack's mapping of a POS's CSV export (`capss.intake.convert.CsvMapping`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def convert(self, data: bytes, license_number: str) -> Conversion: ...
+
 
 class MessageQueue(Protocol):
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
@@ -103,6 +116,12 @@ class ExecutionStarter(Protocol):
 
 class AlertSender(Protocol):
     def send(self, alert: Alert) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """One event on the outcome bus; raises when it was not accepted."""
+        ...
 
 
 class CredentialSource(Protocol):

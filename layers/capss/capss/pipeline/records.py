@@ -91,6 +91,8 @@ class FileRecord:
     """An upload may have reached CAPSS: the same bytes must not go again unasked."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
+    announced: str | None = None
+    """The outcome last published as an event (`capss.pipeline.events`)."""
     revision: int = 0
     """Bumped by every write; a save of an older revision is refused (RecordChanged)."""
 

@@ -130,6 +130,10 @@ class SubmitSettings:
     max_receives: int
     alert_on_complete: bool
     deployment: advice.Deployment = NO_DEPLOYMENT
+    event_bus: str | None = None
+    """The outcome events' EventBridge bus; none are published without one."""
+    csv_mapping: str = "aimsi-report-wizard"
+    """The shipped mapping that converts files under incoming/csv/<license>/."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -147,6 +151,8 @@ class SubmitSettings:
             max_receives=max(int(_number(env, "INTAKE_MAX_RECEIVES", 5)), 1),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
             deployment=deployment(env, queue=True),
+            event_bus=env.get("EVENT_BUS_NAME") or None,
+            csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
         )
 
 
@@ -172,6 +178,7 @@ class FinishSettings:
     topic_arn: str
     alert_on_complete: bool
     deployment: advice.Deployment = NO_DEPLOYMENT
+    event_bus: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
@@ -181,6 +188,7 @@ class FinishSettings:
             topic_arn=_text(env, "TOPIC_ARN"),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
             deployment=deployment(env),
+            event_bus=env.get("EVENT_BUS_NAME") or None,
         )
 
 

@@ -35,12 +35,16 @@ from capss.kinds import FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
+from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
 from capss.pipeline.ports import (
     AlertSender,
     ClientFactory,
     CredentialSource,
+    CsvConverter,
+    EventPublisher,
     ExecutionStarter,
     FileValidator,
     MessageQueue,
@@ -82,6 +86,8 @@ class SubmitDeps:
     queue: MessageQueue
     validate: FileValidator
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
+    events: EventPublisher | None = None
+    convert: CsvConverter | None = None
 
 
 QUEUE_BACKOFF_FIRST = 120
@@ -140,6 +146,7 @@ def _give_up(
         return  # another attempt moved the file on: its story, not this one's
     notify(record, deps.records, deps.alerts, where=settings.deployment)
     tag_outcome(record, deps.objects)
+    announce(record, deps.records, deps.events, where=settings.deployment)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -155,7 +162,7 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     about(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
-    if place is None:
+    if place is None or (place.csv and deps.convert is None):
         return _reject(
             record,
             deps,
@@ -165,8 +172,9 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
                     "severity": "error",
                     "code": "key-layout",
                     "message": (
-                        f"{ref.key} is not under incoming/transactions/<license>/ or"
-                        " incoming/item-updates/<license>/, so the bridge cannot tell what it is"
+                        f"{ref.key} is not under incoming/transactions/<license>/,"
+                        " incoming/item-updates/<license>/ or incoming/csv/<license>/, so the"
+                        " bridge cannot tell what it is"
                     ),
                 }
             ],
@@ -181,6 +189,7 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
             settings,
             key_license=place.license_number,
             blind_resend=record.maybe_in_capss,
+            from_csv=place.csv,
         )
     except (NeedsPersonError, ProtocolError) as error:
         return _fail(record, deps, error, settings)
@@ -202,6 +211,7 @@ def _already_taken(
     if record.phase is Phase.SUBMITTED:
         # The attempt may have died between recording the submission and starting the
         # poller; starting it again under the same name and input is a no-op otherwise.
+        announce(record, deps.records, deps.events, where=settings.deployment)
         deps.executions.start(ref.execution_name, poller_input(record, settings))
     else:
         notify(
@@ -211,6 +221,7 @@ def _already_taken(
             where=settings.deployment,
             alert_on_complete=settings.alert_on_complete,
         )
+        announce(record, deps.records, deps.events, where=settings.deployment)
     return record
 
 
@@ -222,6 +233,7 @@ def _validate_and_send(
     *,
     key_license: str | None,
     blind_resend: bool,
+    from_csv: bool = False,
 ) -> FileRecord:
     info = deps.objects.head(ref)
     record.size = info.size
@@ -231,11 +243,24 @@ def _validate_and_send(
         # enforced on the object's size before a byte is copied.
         if info.size <= settings.max_file_bytes:
             deps.objects.download(ref, local_copy)
+        size: int | None = info.size
+        if from_csv and info.size <= settings.max_file_bytes and deps.convert is not None:
+            converted = convert_export(
+                ref,
+                record,
+                local_copy,
+                converter=deps.convert,
+                objects=deps.objects,
+                license_number=key_license or "",
+            )
+            if not converted:
+                return _reject(record, deps, settings)
+            size = None  # the converted file's: the validator measures it
         local_copy.seek(0)
         report = deps.validate(
             local_copy,
             kind,
-            size=info.size,
+            size=size,
             limits=IntakeLimits(max_bytes=settings.max_file_bytes),
             expected_license=key_license,
             xsd=deps.xsd(),
@@ -274,6 +299,8 @@ def _validate_and_send(
     name = ref.execution_name
     record.execution_arn = deps.executions.execution_arn(name)
     deps.records.save(record)
+    # Before the poller starts: its steps write the record too, and would race this save.
+    announce(record, deps.records, deps.events, where=settings.deployment)
     deps.executions.start(name, poller_input(record, settings))
     metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
     logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
@@ -297,7 +324,8 @@ def _upload(
         record.lease_until = iso(utcnow() + LEASE)
         deps.records.save(record)
         try:
-            return client.upload(fileobj, record.name, FileKind(record.kind), on_dup, on_error)
+            name = upload_name(record)
+            return client.upload(fileobj, name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
             record.error = str(error)
             record.upload_attempts += max(error.attempts - 1, 0)
@@ -452,5 +480,6 @@ def _finish_early(
         alert_on_complete=alert_on_complete,
     )
     tag_outcome(record, deps.objects)
+    announce(record, deps.records, deps.events, where=settings.deployment)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record

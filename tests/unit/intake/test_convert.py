@@ -1,0 +1,183 @@
+"""POS CSV exports turned into CAPSS files: each result round-trips through the validator."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from capss.intake.convert import (
+    ON_FILE,
+    MappingError,
+    load_mapping,
+    parse_mapping,
+)
+from capss.intake.convert import convert as convert_csv
+from capss.intake.report import IntakeLimits, problem_text
+from capss.intake.validate import validate_stream
+from lxml import etree
+
+CORPUS = Path(__file__).parent / "csv"
+AIMSI = load_mapping("aimsi-report-wizard")
+LICENSE = "000000300"
+
+
+def _convert(name: str, mapping=AIMSI, **kwargs):  # type: ignore[no-untyped-def]
+    return convert_csv((CORPUS / name).read_bytes(), mapping, LICENSE, **kwargs)
+
+
+def _problems(conversion) -> list[tuple[str, int | None, str | None]]:  # type: ignore[no-untyped-def]
+    return [(p.code, p.line, p.column) for p in conversion.report.problems]
+
+
+def test_a_good_export_round_trips_through_the_validator() -> None:
+    conversion = _convert("good-aimsi.csv")
+    assert conversion.report.ok, conversion.report.format_text("good-aimsi.csv")
+    assert conversion.xml is not None
+    validated = validate_stream(io.BytesIO(conversion.xml), expected_license=LICENSE)
+    assert validated.ok, validated.format_text("converted")
+    assert (validated.transactions, validated.items) == (2, 3)
+    assert (conversion.report.transactions, conversion.report.items) == (2, 3)
+    root = etree.fromstring(conversion.xml)
+    items = root.findall(".//item")
+    # Quoted commas, doubled quotes, a line break inside quotes and markup characters survive.
+    assert items[0].findtext("description") == "GIBSON LES PAUL, SUNBURST"
+    assert items[0].findtext("amount") == "1250.00"
+    assert items[1].findtext("description") == "FENDER BLUES JR\r\nwith footswitch"
+    assert items[1].findtext("amount") == "45.50"
+    assert items[1].find("serialNumber") is None  # blank optional column: left out
+    assert items[2].findtext("description") == 'ROLEX "DATEJUST" 36 <steel> & gold'
+    assert items[2].findtext("type") == "PAWN"
+    # SB 1317: every customer field reads "on file", the dates are nil.
+    customer = root.find(".//customer")
+    assert customer is not None
+    assert customer.findtext("custLastName") == ON_FILE
+    nil = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+    assert customer.find("dateOfBirth").get(nil) == "true"  # type: ignore[union-attr]
+    assert root.find(".//transactionTime").text == "2026-11-02T10:15:00"  # type: ignore[union-attr]
+
+
+def test_a_windows_code_page_export_is_read_and_sent_as_utf8() -> None:
+    conversion = _convert("cp1252.csv")
+    assert conversion.report.ok
+    assert conversion.xml is not None
+    assert "Guitare électrique Ibanez" in conversion.xml.decode("utf-8")
+    assert validate_stream(io.BytesIO(conversion.xml)).ok
+
+
+def test_bytes_no_listed_encoding_reads_name_their_line() -> None:
+    utf8_only = parse_mapping(
+        (Path(__file__).parents[3] / "layers/capss/capss/intake/mappings/aimsi-report-wizard.toml")
+        .read_text()
+        .replace('encodings = ["utf-8-sig", "cp1252"]', 'encodings = ["utf-8"]')
+    )
+    conversion = _convert("cp1252.csv", mapping=utf8_only)
+    assert _problems(conversion) == [("csv-encoding", 2, None)]
+    assert conversion.xml is None
+
+
+def test_a_missing_column_makes_the_file_unmappable() -> None:
+    conversion = _convert("missing-amount.csv")
+    assert _problems(conversion) == [("csv-missing-column", 1, "Amount")]
+    assert not conversion.report.ok
+    assert conversion.xml is None
+
+
+def test_each_bad_row_is_named_by_line_and_column() -> None:
+    conversion = _convert("bad-rows.csv")
+    assert conversion.xml is None
+    assert _problems(conversion) == [
+        ("csv-bad-date", 3, "Transaction Date + Transaction Time"),
+        ("csv-bad-amount", 4, "Amount"),
+        ("csv-bad-amount", 5, "Amount"),
+        ("csv-bad-amount", 6, "Amount"),
+        ("csv-row-length", 7, None),
+        ("csv-unknown-value", 8, "Transaction Type"),
+        ("csv-blank", 9, "Description"),
+    ]
+    texts = [problem_text(p.to_json()) for p in conversion.report.problems]
+    assert texts[0].startswith("error (line 3, column Transaction Date + Transaction Time):")
+    assert "not in quotes" in texts[4]
+    # The good row is still counted: the report says what the file holds.
+    assert conversion.report.transactions == 1
+
+
+def test_an_empty_export_and_a_header_alone_are_errors() -> None:
+    for data in (b"", b"Transaction Date,Transaction Time\n"):
+        conversion = convert_csv(data, AIMSI, LICENSE)
+        assert not conversion.report.ok
+        assert conversion.xml is None
+    header_only = (CORPUS / "good-aimsi.csv").read_bytes().splitlines()[0]
+    assert [p.code for p in convert_csv(header_only, AIMSI, LICENSE).report.problems] == [
+        "csv-empty"
+    ]
+
+
+def test_problems_are_bounded_like_the_validators() -> None:
+    rows = b"".join(b"2026-11-02,10:00:00,N%d,BUY,oops,GUITAR,x,\n" % n for n in range(500))
+    header = (CORPUS / "good-aimsi.csv").read_bytes().splitlines()[0] + b"\n"
+    report = convert_csv(header + rows, AIMSI, LICENSE, IntakeLimits(max_problems=20)).report
+    assert len(report.problems) == 21
+    assert report.problems[-1].code == "too-many-problems"
+
+
+def test_a_positional_export_without_header_maps_by_column_number() -> None:
+    mapping = parse_mapping(
+        """
+        name = "AIMsi purchases (no header)"
+        [csv]
+        header = false
+        [transaction]
+        time = { column = 1, format = "%m/%d/%Y %I:%M:%S %p" }
+        [item]
+        type = { constant = "BUY" }
+        loanBuyNumber = { column = 2 }
+        amount = { column = 3, amount = true }
+        article = { column = 4, values = { "3" = "GUITAR", "4" = "AMPLIFIER" } }
+        serialNumber = { column = 5, optional = true }
+        description = { column = 6 }
+        """
+    )
+    data = b'11/10/2025 11:50:05 AM,"12345",150.00,3,"SN1",Fender Strat\n'
+    conversion = convert_csv(data, mapping, LICENSE)
+    assert conversion.report.ok, conversion.report.format_text("x")
+    assert conversion.xml is not None
+    root = etree.fromstring(conversion.xml)
+    assert root.findtext(".//transactionTime") == "2025-11-10T11:50:05"
+    assert root.findtext(".//article") == "GUITAR"
+    assert validate_stream(io.BytesIO(conversion.xml)).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        (
+            "[csv]\n[transaction]\ntime={column='D', format='%Y'}\n[item]\ntype={constant='BUY'}",
+            "must map",
+        ),
+        (
+            "[csv]\nencodings=['klingon']\n[transaction]\ntime={column='D', format='%Y'}",
+            "unknown encoding",
+        ),
+        ("[csv]\n[transaction]\n[item]", "time needs"),
+        (
+            "[csv]\n[transaction]\ntime={column='D', format='%Y'}\n[item]\ncolour={constant='x'}",
+            "no elements",
+        ),
+        (
+            "[csv]\n[transaction]\ntime={column='D', format='%Y'}\n[item]\ntype={}\n"
+            + "\n".join(f"{n}={{column='X'}}" for n in ("loanBuyNumber", "amount", "article"))
+            + "\ndescription={column='Y', constant='z'}",
+            "either column",
+        ),
+    ],
+)
+def test_an_unusable_mapping_says_what_to_fix(text: str, message: str) -> None:
+    with pytest.raises(MappingError, match=message):
+        parse_mapping(text)
+
+
+def test_an_unknown_mapping_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(MappingError, match="aimsi-report-wizard"):
+        load_mapping("no-such-mapping.toml")
