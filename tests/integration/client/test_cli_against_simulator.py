@@ -138,6 +138,11 @@ def test_issues_and_timeouts_have_their_own_exit_codes(
     code, out, _ = run(capsys, "submit", str(path), "--wait", "--poll-interval", "0.01")
     assert code == Exit.ISSUES
     assert "complete_with_issues" in out
+    assert "counts: transactions 2, items 3, saved 2, errors 1" in out
+    code, out, _ = run(capsys, "submit", str(path), "--wait", "--timeout", "0")
+    assert code == Exit.MAYBE_SENT
+    assert "counts" not in out  # partial while CAPSS works on it
+    assert "next: CAPSS has the file: do not submit it again" in out
     other = transactions(tmp_path, name="later.xml")
     code, result, _ = run_json(capsys, "submit", str(other), "--wait", "--timeout", "0")
     assert code == Exit.MAYBE_SENT

@@ -131,7 +131,7 @@ def test_counts_say_what_capss_did_not_report() -> None:
     counts = Counts(transactions=2, items=2, saved=1, errors=0, duplicates=None)
     body = compose_alert(_record(Outcome.COMPLETE_WITH_ISSUES, counts=counts), WHERE).body
     assert (
-        "  duplicates:   not reported by CAPSS; 1 of 2 items were neither saved nor errors\n"
+        "  duplicates:   not reported by CAPSS; 1 of 2 items neither saved nor an error\n"
     ) in body
     body = compose_alert(_record(Outcome.COMPLETE, counts=Counts(saved=1)), WHERE).body
     assert "  items:        not reported by CAPSS\n  saved:        1\n" in body

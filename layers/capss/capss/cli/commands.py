@@ -570,7 +570,9 @@ def _show(result: dict[str, Any]) -> None:
     if result["file"] and result["status_url"]:
         print(f"  status link: {result['status_url']}")
     counts = result["counts"]
-    if counts != Counts().to_json():
+    # While CAPSS works on a file its counts are partial: shown once it has finished.
+    finished = result["outcome"] in (Outcome.COMPLETE, Outcome.COMPLETE_WITH_ISSUES, Outcome.FAILED)
+    if finished and counts != Counts().to_json():
         shown = ", ".join(
             f"{name} {'not reported' if value is None else value}" for name, value in counts.items()
         )

@@ -107,7 +107,7 @@ def _counts(counts: Counts) -> list[str]:
     if duplicates is None:
         rest = (items or 0) - (saved or 0) - (errors or 0)
         known = None not in (items, saved, errors)
-        left = f"; {rest} of {items} items were neither saved nor errors" if known and rest else ""
+        left = f"; {rest} of {items} items neither saved nor an error" if known and rest else ""
         lines.append(f"  duplicates:   {unknown}{left}")
     else:
         lines.append(f"  duplicates:   {duplicates}")
