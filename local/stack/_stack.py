@@ -272,6 +272,8 @@ class LocalStack:
         for function in self.account.functions.values():
             for schedule in function.schedules:
                 if schedule.event_id == event_id:
+                    if not schedule.enabled:
+                        raise TemplateError(f"the schedule {event_id} is disabled")
                     payload = schedule.input.replace(
                         "<aws.scheduler.scheduled-time>",
                         at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -212,3 +212,41 @@ def _wait_for(
 ) -> dict[str, Any]:
     _until(lambda: done(p.stack.record(dropped) or {}))
     return p.stack.record(dropped) or {}
+
+
+def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
+    p, register = start(pipeline, parameters={"DailyDigest": "true"})
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    register.put_store(ExpectedStore(license="000000302", name="Oak Ave"))
+    register.put_store(ExpectedStore(license="000000304", name="Pine Rd"))
+    monday = date(2026, 11, 23)
+    # Seller data where SB 1317 allows "on file": sent, with a warning.
+    named_seller = day_file("000000300", monday, "DIG1").replace(
+        b"<custLastName>on file</custLastName>", b"<custLastName>Smith</custLastName>", 1
+    )
+    drop(p, at(2026, 11, 23, 17), "000000300", named_seller, "monday.xml")
+    drop(
+        p,
+        at(2026, 11, 23, 18),
+        "000000300",
+        day_file("000000300", monday, "DIG2", "store-0300-invalid.xml"),
+        "broken.xml",
+    )
+    # A file received today belongs to tomorrow's digest.
+    drop(p, at(2026, 11, 24, 7), "000000302", day_file("000000302", monday, "DIG3"), "oak.xml")
+
+    p.stack.run_schedule("Digest", at(2026, 11, 24, 8))
+    (digest,) = [a for a in p.stack.alerts() if a.attributes.get("kind") == "digest"]
+    assert digest.subject == (
+        "CAPSS daily digest 2026-11-23: 2 file(s), 1 needing action, 1 store(s) without a file yet"
+    )
+    assert digest.body == (
+        "What the bridge did on Mon 2026-11-23 (Pacific time), per license:\n"
+        "\n"
+        "000000300 Main St: 2 file(s) (1 complete, 1 rejected); items saved 3, error items 0,"
+        " duplicates 0\n"
+        "  completed with validation warnings: monday.xml (1 warning(s))\n"
+        "000000302 Oak Ave: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
+        "000000304 Pine Rd: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
+        "  no file yet for yesterday: due by the end of Tue 2026-11-24\n"
+    )

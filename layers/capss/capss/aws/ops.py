@@ -17,14 +17,13 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
-from capss.aws.dynamodb import DynamoRecordStore, all_pages
+from capss.aws.dynamodb import FILE_PREFIX, DynamoRecordStore, all_pages
 from capss.aws.stores import DynamoStoreRegister
 from capss.errors import NeedsPersonError
 from capss.pipeline.files import refs_from_s3_notification
 from capss.pipeline.records import FileRecord, iso
 from capss.pipeline.submit import METADATA_ON_DUP, METADATA_RESEND
 
-FILE_PREFIX = "FILE#"
 REDRIVE_BATCH = 10
 """SQS's most messages a receive."""
 
@@ -103,14 +102,7 @@ def local(path: Path) -> Stack:
 def records_since(stack: Stack, since: datetime, license_number: str | None) -> list[FileRecord]:
     if license_number:
         return stack.records.files_for_license(license_number, since)
-    table = stack.session.resource("dynamodb", endpoint_url=stack.endpoint_url).Table(
-        stack.output("SubmissionsTableName")
-    )
-    items = all_pages(
-        table.scan,
-        FilterExpression=Attr("pk").begins_with(FILE_PREFIX) & Attr("received_at").gte(iso(since)),
-    )
-    return sorted((FileRecord.from_item(item) for item in items), key=lambda r: r.received_at or "")
+    return stack.records.files_since(since)
 
 
 def find_record(stack: Stack, file_id_or_key: str) -> FileRecord:
