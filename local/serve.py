@@ -73,8 +73,6 @@ def serve(args: argparse.Namespace) -> int:
         try:
             host, port = server.get_host_and_port()
             state = stack.connection(f"http://{host}:{port}")
-            state["capss_base_url"] = sim.base_url
-            state["capss_ca_bundle"] = str(sim.ca_pem_path)
             args.state.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
             print(json.dumps(state, indent=2), flush=True)
             print(

@@ -261,7 +261,11 @@ class LocalStack:
             "region": REGION,
             "outputs": self.outputs(),
             "parameters": dict(self.template.parameters),
+            # The functions' CAPSS here (the simulator), for `capss submissions status`.
+            "capss_base_url": self.environment.get("CAPSS_BASE_URL", ""),
         }
+        if self.environment.get("CAPSS_CA_BUNDLE"):
+            state["capss_ca_bundle"] = self.environment["CAPSS_CA_BUNDLE"]
         if endpoint_url:
             state["endpoint_url"] = endpoint_url
         return state

@@ -402,6 +402,9 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "SubmissionsTableName": {"Ref": "SubmissionsTable"},
         "AlertTopicArn": {"Ref": "AlertTopic"},
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
+        "CapssBaseUrl": {
+            "Fn::FindInMap": ["CapssEnvironments", {"Ref": "CapssEnvironment"}, "BaseUrl"]
+        },
         "StoresTableName": {"Ref": "StoresTable"},
         "MonitorFunctionName": {"Ref": "MonitorFunction"},
     }

@@ -41,6 +41,8 @@ class Stack:
     parameters: dict[str, str]
     session: Any
     endpoint_url: str | None = None
+    capss: dict[str, str] | None = None
+    """For the local stack: the CAPSS simulator's base URL and CA bundle."""
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
@@ -96,6 +98,7 @@ def local(path: Path) -> Stack:
         parameters=dict(state.get("parameters", {})),
         session=session,
         endpoint_url=state.get("endpoint_url"),
+        capss={k: str(state[k]) for k in ("capss_base_url", "capss_ca_bundle") if k in state},
     )
 
 
@@ -212,3 +215,25 @@ def run_monitor(stack: Stack, event: dict[str, str]) -> dict[str, Any]:
     if answer.get("FunctionError"):
         raise OpsError(f"the monitor failed: {str(body.get('errorMessage', body))[:500]}")
     return dict(body)
+
+
+def capss_status(stack: Stack, record: FileRecord) -> Any:
+    """One status check of the record's CAPSS job with its license's stored client."""
+    from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients  # noqa: PLC0415
+    from capss.aws.secrets import SecretsManagerCredentials  # noqa: PLC0415
+    from capss.pipeline.settings import CapssSettings  # noqa: PLC0415
+
+    local_capss = stack.capss or {}
+    if not record.status_url or not record.license:
+        raise OpsError(f"{record.name} has no status link: CAPSS never accepted it")
+    settings = CapssSettings(
+        base_url=local_capss.get("capss_base_url") or stack.output("CapssBaseUrl"),
+        api=stack.parameters.get("CapssApi", "current"),
+        secret_prefix=stack.parameters.get("SecretPrefix", "capss/"),
+        tls_ciphers=stack.parameters.get("TlsCiphers", "DEFAULT"),
+        ca_bundle=local_capss.get("capss_ca_bundle"),
+    )
+    secrets = SecretsManagerCredentials(settings.secret_prefix, stack.client("secretsmanager"))
+    credentials = secrets.for_license(record.license)
+    with capss_clients(settings, STATUS_TIMEOUT)(credentials) as client:
+        return client.status(record.status_url)
