@@ -137,7 +137,8 @@ def run_digest(
     alert = Alert(
         subject=subject[:100],
         body="\n".join(lines) + "\n",
-        attributes={"outcome": "digest", "kind": "digest", "license": "several"},
+        attributes={"outcome": "digest", "kind": "digest"},
+        lists={"license": tuple(day.license for day in ordered)},
     )
     summary = {
         "check": "digest",

@@ -343,9 +343,8 @@ def compose_check_alert(result: CheckResult) -> Alert:
         attributes={
             "outcome": "early_warning" if result.kind is CheckKind.EARLY else "missed_report",
             "kind": "monitor",
-            # Filtered per-store subscriptions match a single license only.
-            "license": licenses[0] if len(licenses) == 1 else "several",
         },
+        lists={"license": tuple(licenses)},
     )
 
 
