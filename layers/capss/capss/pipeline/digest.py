@@ -28,6 +28,14 @@ from capss.pipeline.monitor import (
 from capss.pipeline.records import FileRecord
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
+NAMES_LIMIT = 20
+"""File names shown per list and license; the rest are counted (SNS and DynamoDB bound sizes)."""
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_LIMIT])
+    more = len(names) - NAMES_LIMIT
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 @dataclass
@@ -71,8 +79,8 @@ class LicenseDay:
             "saved": self.saved,
             "errors": self.errors,
             "duplicates": None if self.duplicates_unknown else self.duplicates,
-            "processing": self.processing,
-            "completed_with_warnings": self.warned,
+            "processing": self.processing[:NAMES_LIMIT],
+            "completed_with_warnings": self.warned[:NAMES_LIMIT],
             "missing_due": self.missing_due.isoformat() if self.missing_due else None,
         }
 
@@ -89,9 +97,9 @@ class LicenseDay:
                 f"  no file yet for yesterday: due by the end of {self.missing_due:%a %Y-%m-%d}"
             )
         if self.processing:
-            out.append(f"  still processing: {', '.join(self.processing)}")
+            out.append(f"  still processing: {_names(self.processing)}")
         if self.warned:
-            out.append(f"  completed with validation warnings: {', '.join(self.warned)}")
+            out.append(f"  completed with validation warnings: {_names(self.warned)}")
         return out
 
 
