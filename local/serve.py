@@ -16,9 +16,18 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from local.demo import LICENSES
+from capss.aws.stores import DynamoStoreRegister
+
+from local.demo import LICENSES, SAMPLES, STORES
 from local.stack._run import open_log, parameters
 from local.stack._stack import LocalStack
+
+SERVED_FILES = (
+    ("store-0300-clean.xml", "000000300"),
+    ("store-0301-clean.xml", "000000301"),
+    ("store-0300-error-items.xml", "000000300"),
+    ("store-0300-invalid.xml", "000000300"),
+)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -49,6 +58,14 @@ def serve(args: argparse.Namespace) -> int:
     ):
         for number, api in LICENSES.items():
             stack.put_secret(number, f"demo-{number}", f"demo-secret-{number}", api=api)
+        # Something to look at: the demo's stores and first files.
+        register = DynamoStoreRegister.for_table(stack.stores_table, stack.session)
+        for store in STORES:
+            register.put_store(store)
+        stack.wait(
+            [stack.drop_file(SAMPLES / name, number) for name, number in SERVED_FILES],
+            timeout=args.timeout,
+        )
         # The server's request log would bury the stack's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
@@ -56,8 +73,6 @@ def serve(args: argparse.Namespace) -> int:
         try:
             host, port = server.get_host_and_port()
             state = stack.connection(f"http://{host}:{port}")
-            state["capss_base_url"] = sim.base_url
-            state["capss_ca_bundle"] = str(sim.ca_pem_path)
             args.state.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
             print(json.dumps(state, indent=2), flush=True)
             print(

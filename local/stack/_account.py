@@ -58,6 +58,7 @@ class Schedule:
     expression: str
     timezone: str
     input: str
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -450,6 +451,7 @@ class AccountBuilder:
                     expression=str(props["ScheduleExpression"]),
                     timezone=str(props.get("ScheduleExpressionTimezone", "UTC")),
                     input=str(props.get("Input", "{}")),
+                    enabled=props.get("State", "ENABLED") == "ENABLED",
                 )
             )
         return schedules

@@ -292,7 +292,11 @@ class LocalStack:
             "region": REGION,
             "outputs": self.outputs(),
             "parameters": dict(self.template.parameters),
+            # The functions' CAPSS here (the simulator), for `capss submissions status`.
+            "capss_base_url": self.environment.get("CAPSS_BASE_URL", ""),
         }
+        if self.environment.get("CAPSS_CA_BUNDLE"):
+            state["capss_ca_bundle"] = self.environment["CAPSS_CA_BUNDLE"]
         if endpoint_url:
             state["endpoint_url"] = endpoint_url
         return state
@@ -303,6 +307,8 @@ class LocalStack:
         for function in self.account.functions.values():
             for schedule in function.schedules:
                 if schedule.event_id == event_id:
+                    if not schedule.enabled:
+                        raise TemplateError(f"the schedule {event_id} is disabled")
                     payload = schedule.input.replace(
                         "<aws.scheduler.scheduled-time>",
                         at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

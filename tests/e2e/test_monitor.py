@@ -6,6 +6,7 @@ the records carry those times) and the schedules run as EventBridge Scheduler wo
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -94,6 +95,7 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
     drop(p, at(2026, 11, 24, 9), "000000303", day_file("000000303", monday, "ELM2"), "elm-fix.xml")
     drop(p, at(2026, 11, 24, 9, 5), "000000300", day_file("000000300", monday, "MAIN"), "main.xml")
 
+    pine_inbox = _filtered_inbox(p, "000000304")
     early = p.stack.run_schedule("EarlyWarning", at(2026, 11, 24, 10))
     assert named(early) == {
         ("000000302", "2026-11-23", "missing"),
@@ -105,6 +107,9 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
         "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: no file yet\n" in warning.body
     )
 
+    # Pine Rd's own subscription (filtered on its license) gets the alert naming it too.
+    assert _subjects(p, pine_inbox) == ["CAPSS early warning: no file yet from 2 store(s)"]
+
     # Pine Rd reports after its deadline: late, but reported.
     drop(p, at(2026, 11, 25, 6), "000000304", day_file("000000304", monday, "PINE"), "pine.xml")
     final = p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
@@ -114,7 +119,7 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
     assert alert.attributes == {
         "outcome": "missed_report",
         "kind": "monitor",
-        "license": "000000302",
+        "license": '["000000302"]',
     }
     assert alert.body == (
         "The final check of Wed 2026-11-25 07:00 PST looked at 5 expected store(s). A report"
@@ -129,6 +134,7 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
         " (a late report is still owed, as soon as it can be made); if the store was closed that"
         " day, `capss stores add LICENSE --closures DATE`.\n"
     )
+    assert _subjects(p, pine_inbox) == []  # the final check does not name Pine Rd
     # A retried run (Scheduler retries a failed invoke) records again but does not alert twice.
     again = p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
     assert again["alerted"]
@@ -212,3 +218,62 @@ def _wait_for(
 ) -> dict[str, Any]:
     _until(lambda: done(p.stack.record(dropped) or {}))
     return p.stack.record(dropped) or {}
+
+
+def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
+    p, register = start(pipeline, parameters={"DailyDigest": "true"})
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    register.put_store(ExpectedStore(license="000000302", name="Oak Ave"))
+    register.put_store(ExpectedStore(license="000000304", name="Pine Rd"))
+    monday = date(2026, 11, 23)
+    # Seller data where SB 1317 allows "on file": sent, with a warning.
+    named_seller = day_file("000000300", monday, "DIG1").replace(
+        b"<custLastName>on file</custLastName>", b"<custLastName>Smith</custLastName>", 1
+    )
+    drop(p, at(2026, 11, 23, 17), "000000300", named_seller, "monday.xml")
+    drop(
+        p,
+        at(2026, 11, 23, 18),
+        "000000300",
+        day_file("000000300", monday, "DIG2", "store-0300-invalid.xml"),
+        "broken.xml",
+    )
+    # A file received today belongs to tomorrow's digest.
+    drop(p, at(2026, 11, 24, 7), "000000302", day_file("000000302", monday, "DIG3"), "oak.xml")
+
+    p.stack.run_schedule("Digest", at(2026, 11, 24, 8))
+    (digest,) = [a for a in p.stack.alerts() if a.attributes.get("kind") == "digest"]
+    assert digest.subject == (
+        "CAPSS daily digest 2026-11-23: 2 file(s), 1 needing action, 1 store(s) without a file yet"
+    )
+    assert digest.body == (
+        "What the bridge did on Mon 2026-11-23 (Pacific time), per license:\n"
+        "\n"
+        "000000300 Main St: 2 file(s) (1 complete, 1 rejected); items saved 3, error items 0,"
+        " duplicates 0\n"
+        "  completed with validation warnings: monday.xml (1 warning(s))\n"
+        "000000302 Oak Ave: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
+        "000000304 Pine Rd: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
+        "  no file yet for yesterday: due by the end of Tue 2026-11-24\n"
+    )
+
+
+def _filtered_inbox(p: Pipeline, license_number: str) -> str:
+    """A queue subscribed to the alert topic as `capss stores add --email` subscribes."""
+    sqs = p.stack.client("sqs")
+    url = sqs.create_queue(QueueName=f"store-{license_number}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    p.stack.client("sns").subscribe(
+        TopicArn=p.stack.outputs()["AlertTopicArn"],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"license": [license_number]})},
+    )
+    return str(url)
+
+
+def _subjects(p: Pipeline, url: str) -> list[str]:
+    messages = p.stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"])["Subject"] for m in messages.get("Messages", [])]

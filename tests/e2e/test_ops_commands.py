@@ -118,6 +118,13 @@ def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     assert story["file_id"] == clean.pk
     assert story["submission_id"]
     assert story["execution"]["status"] == "SUCCEEDED"
+    # CAPSS asked now, with the license's client from Secrets Manager.
+    asked = ops.json("submissions", "status", clean.key)
+    assert asked["outcome"] == "complete"
+    assert asked["status_url"] == story["status_url"]
+    code, _, err = ops.run("submissions", "status", invalid.pk)
+    assert code == 1
+    assert "has no status link: CAPSS never accepted it" in err
     code, text, _ = ops.run("submissions", "show", invalid.pk)
     assert code == 0
     assert "outcome:         rejected\n" in text

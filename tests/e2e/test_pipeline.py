@@ -190,6 +190,7 @@ def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> Non
     assert {s.event_id for s in account.functions["MonitorFunction"].schedules} == {
         "EarlyWarning",
         "FinalCheck",
+        "Digest",
     }
     submit = account.functions["SubmitFunction"]
     assert submit.timeout == 300

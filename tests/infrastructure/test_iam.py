@@ -160,7 +160,7 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
         ),
         (
             "MonitorFunction",
-            "UnfinishedFiles",
+            "FilesReceived",
             {"dynamodb:Scan"},
             {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
         ),

@@ -414,6 +414,9 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "SubmissionsTableName": {"Ref": "SubmissionsTable"},
         "AlertTopicArn": {"Ref": "AlertTopic"},
         "PollerStateMachineArn": {"Ref": "PollerStateMachine"},
+        "CapssBaseUrl": {
+            "Fn::FindInMap": ["CapssEnvironments", {"Ref": "CapssEnvironment"}, "BaseUrl"]
+        },
         "StoresTableName": {"Ref": "StoresTable"},
         "MonitorFunctionName": {"Ref": "MonitorFunction"},
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
@@ -427,13 +430,22 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
     resources: Resources,
 ) -> None:
     events = _properties(resources, "MonitorFunction")["Events"]
-    stack = Template.load(TEMPLATE, {"MonitorEarlyHour": "11", "MonitorFinalHour": "6"})
+    stack = Template.load(
+        TEMPLATE,
+        {
+            "MonitorEarlyHour": "11",
+            "MonitorFinalHour": "6",
+            "DailyDigest": "true",
+            "DigestHour": "8",
+        },
+    )
     runs = {}
     for name, event in events.items():
         assert event["Type"] == "ScheduleV2"
         props = stack.resolve(event["Properties"])
         assert props["ScheduleExpressionTimezone"] == "America/Los_Angeles"
         assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        assert props.get("State", "ENABLED") == "ENABLED"
         runs[name] = (props["ScheduleExpression"], json.loads(props["Input"]))
     assert runs == {
         "EarlyWarning": (
@@ -444,7 +456,14 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
             "cron(0 6 * * ? *)",
             {"check": "final", "time": "<aws.scheduler.scheduled-time>"},
         ),
+        "Digest": (
+            "cron(0 8 * * ? *)",
+            {"check": "digest", "time": "<aws.scheduler.scheduled-time>"},
+        ),
     }
+    # The digest is optional: off unless asked for.
+    default = Template.load(TEMPLATE).resolve(events["Digest"]["Properties"])
+    assert default["State"] == "DISABLED"
 
 
 def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resources) -> None:

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT
 
 RUNS = 9
-BUDGET_RATIO = {"submit": 2.0, "status": 2.0, "finish": 1.6}
+BUDGET_RATIO = {"submit": 2.0, "status": 2.0, "finish": 1.6, "monitor": 2.0}
 """Handler import (with its first-event modules) against plain `import boto3`, which every
 Python Lambda that talks to AWS pays anyway."""
 

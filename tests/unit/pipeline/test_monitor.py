@@ -93,3 +93,15 @@ def test_the_sweep_names_each_kind_of_stuck_file_with_its_advice() -> None:
         "orphan.xml": advice.STUCK_SUBMITTED,
         "owed.xml": advice.STUCK_ALERT_OWED,
     }
+
+
+def test_the_digest_bounds_what_it_lists_per_license() -> None:
+    from capss.pipeline.digest import NAMES_LIMIT, LicenseDay  # noqa: PLC0415
+
+    day = LicenseDay("000000300", "Main St")
+    for number in range(NAMES_LIMIT + 5):
+        day.add(record(f"f{number}.xml", outcome=Outcome.PROCESSING))
+    assert len(day.to_json()["processing"]) == NAMES_LIMIT
+    (headline, processing) = day.lines()
+    assert headline.startswith("000000300 Main St: 25 file(s) (25 processing)")
+    assert processing.endswith(f"f{NAMES_LIMIT - 1}.xml and 5 more")

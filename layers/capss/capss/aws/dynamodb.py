@@ -24,6 +24,8 @@ from capss.pipeline.records import (
     utcnow,
 )
 
+FILE_PREFIX = "FILE#"
+
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -296,6 +298,15 @@ class DynamoRecordStore:
             & Key("received_at").gte(iso(since)),
         )
         return [FileRecord.from_item(item) for item in items]
+
+    def files_since(self, since: datetime) -> list[FileRecord]:
+        items = all_pages(
+            self._table.scan,
+            FilterExpression=Attr("pk").begins_with(FILE_PREFIX)
+            & Attr("received_at").gte(iso(since)),
+        )
+        records = (FileRecord.from_item(item) for item in items)
+        return sorted(records, key=lambda r: r.received_at or "")
 
     def unfinished(self) -> list[FileRecord]:
         # A scan, filtered: the table holds a few hundred thousand small items at most, read

@@ -11,6 +11,7 @@ from capss.aws.stepfunctions import execution_running
 from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import aws_client, cold_start
 from capss.pipeline.calendar import BusinessCalendar
+from capss.pipeline.digest import run_digest
 from capss.pipeline.monitor import CheckKind, MonitorDeps, run_check
 from capss.pipeline.records import utcnow
 from capss.pipeline.settings import MonitorSettings
@@ -43,6 +44,8 @@ def scheduled_time(event: dict[str, Any]) -> datetime:
 
 def monitor(event: dict[str, Any]) -> dict[str, Any]:
     settings, deps = runtime()
+    if event.get("check") == "digest":
+        return run_digest(scheduled_time(event), deps, chain_closures=settings.chain_closures)
     return run_check(
         CheckKind(str(event.get("check", ""))[:10]),
         scheduled_time(event),

@@ -17,14 +17,13 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
-from capss.aws.dynamodb import DynamoRecordStore, all_pages
+from capss.aws.dynamodb import FILE_PREFIX, DynamoRecordStore, all_pages
 from capss.aws.stores import DynamoStoreRegister
 from capss.errors import InputError
 from capss.pipeline.files import refs_from_s3_notification
 from capss.pipeline.records import FileRecord, iso
 from capss.pipeline.submit import METADATA_ON_DUP, METADATA_RESEND
 
-FILE_PREFIX = "FILE#"
 REDRIVE_BATCH = 10
 """SQS's most messages a receive."""
 
@@ -42,6 +41,8 @@ class Stack:
     parameters: dict[str, str]
     session: Any
     endpoint_url: str | None = None
+    capss: dict[str, str] | None = None
+    """For the local stack: the CAPSS simulator's base URL and CA bundle."""
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
@@ -97,20 +98,14 @@ def local(path: Path) -> Stack:
         parameters=dict(state.get("parameters", {})),
         session=session,
         endpoint_url=state.get("endpoint_url"),
+        capss={k: str(state[k]) for k in ("capss_base_url", "capss_ca_bundle") if k in state},
     )
 
 
 def records_since(stack: Stack, since: datetime, license_number: str | None) -> list[FileRecord]:
     if license_number:
         return stack.records.files_for_license(license_number, since)
-    table = stack.session.resource("dynamodb", endpoint_url=stack.endpoint_url).Table(
-        stack.output("SubmissionsTableName")
-    )
-    items = all_pages(
-        table.scan,
-        FilterExpression=Attr("pk").begins_with(FILE_PREFIX) & Attr("received_at").gte(iso(since)),
-    )
-    return sorted((FileRecord.from_item(item) for item in items), key=lambda r: r.received_at or "")
+    return stack.records.files_since(since)
 
 
 def find_record(stack: Stack, file_id_or_key: str) -> FileRecord:
@@ -220,3 +215,25 @@ def run_monitor(stack: Stack, event: dict[str, str]) -> dict[str, Any]:
     if answer.get("FunctionError"):
         raise OpsError(f"the monitor failed: {str(body.get('errorMessage', body))[:500]}")
     return dict(body)
+
+
+def capss_status(stack: Stack, record: FileRecord) -> Any:
+    """One status check of the record's CAPSS job with its license's stored client."""
+    from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients  # noqa: PLC0415
+    from capss.aws.secrets import SecretsManagerCredentials  # noqa: PLC0415
+    from capss.pipeline.settings import CapssSettings  # noqa: PLC0415
+
+    local_capss = stack.capss or {}
+    if not record.status_url or not record.license:
+        raise OpsError(f"{record.name} has no status link: CAPSS never accepted it")
+    settings = CapssSettings(
+        base_url=local_capss.get("capss_base_url") or stack.output("CapssBaseUrl"),
+        api=stack.parameters.get("CapssApi", "current"),
+        secret_prefix=stack.parameters.get("SecretPrefix", "capss/"),
+        tls_ciphers=stack.parameters.get("TlsCiphers", "DEFAULT"),
+        ca_bundle=local_capss.get("capss_ca_bundle"),
+    )
+    secrets = SecretsManagerCredentials(settings.secret_prefix, stack.client("secretsmanager"))
+    credentials = secrets.for_license(record.license)
+    with capss_clients(settings, STATUS_TIMEOUT)(credentials) as client:
+        return client.status(record.status_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from capss.pipeline.alerts import Alert
@@ -15,12 +16,19 @@ class SnsAlertSender:
         self._client = client
 
     def send(self, alert: Alert) -> None:
+        attributes = {
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in alert.attributes.items()
+        }
+        attributes.update(
+            {
+                name: {"DataType": "String.Array", "StringValue": json.dumps(list(values))}
+                for name, values in alert.lists.items()
+            }
+        )
         self._client.publish(
             TopicArn=self._topic_arn,
             Subject=alert.subject,
             Message=alert.body,
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in alert.attributes.items()
-            },
+            MessageAttributes=attributes,
         )

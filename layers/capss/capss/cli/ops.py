@@ -97,6 +97,12 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     show.add_argument("file", metavar="FILE_ID|KEY")
     _bind(show, _submissions_show)
 
+    status = file_commands.add_parser(
+        "status", parents=[where], help="ask CAPSS now, with the license's stored client"
+    )
+    status.add_argument("file", metavar="FILE_ID|KEY")
+    _bind(status, _submissions_status)
+
     resubmit = commands.add_parser(
         "resubmit", parents=[where], help="send a file version again, as a new recorded file"
     )
@@ -390,6 +396,28 @@ def _submissions_show(args: argparse.Namespace) -> int:
         run = story["execution"]
         print(f"{'execution:':17}{run['status']} {run['arn']}")
     return EXIT_OK
+
+
+def _submissions_status(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    record = _ops().find_record(stack, args.file)
+    result = _ops().capss_status(stack, record)
+    answer = {
+        "file_id": record.pk,
+        "status_url": record.status_url,
+        "outcome": result.outcome.value,
+        "counts": result.counts.to_json(),
+        "messages": list(result.messages),
+    }
+    if args.json:
+        _print_json(answer)
+    else:
+        print(f"{record.name}: {answer['outcome']} (CAPSS, now)")
+        counts = ", ".join(f"{k} {'-' if v is None else v}" for k, v in answer["counts"].items())
+        print(f"  counts: {counts}")
+        for message in answer["messages"]:
+            print(f"  {message}")
+    return EXIT_OK if result.outcome in (Outcome.COMPLETE, Outcome.PROCESSING) else EXIT_NOT_DONE
 
 
 def _resubmit(args: argparse.Namespace) -> int:

@@ -274,9 +274,9 @@ STUCK_UPLOADING = (
     " onDup=submitWithoutDup, so CAPSS skips what it has)."
 )
 STUCK_SUBMITTED = (
-    "CAPSS has the file but no poller follows it: `capss status STATUS_LINK` shows how"
-    " CAPSS stands, and the execution in the Step Functions console why the poller stopped."
-    " Do not send it again."
+    "CAPSS has the file but no poller follows it: `capss submissions status FILE_ID` shows"
+    " how CAPSS stands, and the execution in the Step Functions console why the poller"
+    " stopped. Do not send it again."
 )
 STUCK_ALERT_OWED = (
     "The outcome is recorded but its alert never went out: read it with"

@@ -7,7 +7,7 @@ the counts, what CAPSS said, and what to do next.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from capss.intake.report import problem_text
 from capss.outcome import Counts, Outcome
@@ -47,6 +47,9 @@ class Alert:
     subject: str
     body: str
     attributes: dict[str, str]
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Attributes with several values (SNS String.Array): an alert naming several stores
+    reaches each store's filtered subscription."""
 
 
 def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:

@@ -216,8 +216,7 @@ class CheckResult:
 
     @property
     def check_id(self) -> str:
-        local = self.run_at.astimezone(_PACIFIC).date().isoformat()
-        return f"CHECK#{local}#{self.kind.value}"
+        return check_id(self.run_at, self.kind.value)
 
     @property
     def clear(self) -> bool:
@@ -344,9 +343,8 @@ def compose_check_alert(result: CheckResult) -> Alert:
         attributes={
             "outcome": "early_warning" if result.kind is CheckKind.EARLY else "missed_report",
             "kind": "monitor",
-            # Filtered per-store subscriptions match a single license only.
-            "license": licenses[0] if len(licenses) == 1 else "several",
         },
+        lists={"license": tuple(licenses)},
     )
 
 
@@ -386,12 +384,24 @@ def run_check(
         )
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
     result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores))
-    summary = result.to_json()
-    earlier = deps.stores.get_check(result.check_id)
-    if result.clear or (earlier and earlier.get("alerted")):
+    alert = None if result.clear else compose_check_alert(result)
+    return alert_once(deps, result.check_id, result.to_json(), alert)
+
+
+def check_id(now: datetime, name: str) -> str:
+    """A run's record is named by its Pacific date: a retried run finds it."""
+    return f"CHECK#{now.astimezone(_PACIFIC).date().isoformat()}#{name}"
+
+
+def alert_once(
+    deps: MonitorDeps, check: str, summary: dict[str, Any], alert: Alert | None
+) -> dict[str, Any]:
+    """Sends the run's alert unless a retry of the same run already did; records the run."""
+    earlier = deps.stores.get_check(check)
+    if alert is None or (earlier and earlier.get("alerted")):
         summary["alerted"] = bool(earlier and earlier.get("alerted"))
     else:
-        deps.alerts.send(compose_check_alert(result))
+        deps.alerts.send(alert)
         summary["alerted"] = True
-    deps.stores.put_check(result.check_id, summary)
+    deps.stores.put_check(check, summary)
     return summary

@@ -54,6 +54,10 @@ class FileHistory(Protocol):
         """The license's file records received at or after `since`, oldest first."""
         ...
 
+    def files_since(self, since: datetime) -> list[FileRecord]:
+        """Every license's file records received at or after `since`, oldest first."""
+        ...
+
     def unfinished(self) -> list[FileRecord]:
         """Records not final, or final with an alert owed."""
         ...
