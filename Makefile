@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/python -m local demo
 
 test: lint
-	$(BIN)/python -m pytest -n 2 -q -m "not perf"
+	$(BIN)/python -m pytest -n 2 -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q -m perf -p no:xdist tests/performance
+	$(BIN)/python -m bench
 
 build: $(TOOLS_STAMP)
 	@command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH (the Lambda runtime); e.g. PYENV_VERSION=3.11.7:3.13.0"; exit 1; }
