@@ -55,10 +55,16 @@ def _print(name: str, result: Any) -> None:
         )
     elif name == "pipeline":
         rows = []
-        for label, row in [
+        labelled = [
             *result["by_outcome"].items(),
             *((f"clean, {k} checks", r) for k, r in result["by_checks"].items()),
-        ]:
+            *(
+                (k.replace("_", " "), result[k])
+                for k in ("50_files_one_license", "50_files_50_licenses")
+            ),
+        ]
+        for label, row in labelled:
+            cost = row.get("cost_per_1000_files_usd")
             rows.append(
                 [
                     label,
@@ -68,37 +74,18 @@ def _print(name: str, result: Any) -> None:
                     row["dynamodb_writes"],
                     row["dynamodb_write_units"],
                     row["sns_messages"],
-                    f"${row['cost_per_1000_files_usd']:.3f}",
+                    "" if cost is None else f"${cost:.3f}",
                 ]
             )
             if "fixed_30s" in row:
                 fixed = row["fixed_30s"]
                 rows.append(
                     [
-                        "  fixed 30-s Wait loop",
-                        f"status {fixed['status_checks']}",
-                        fixed["transitions"],
-                        fixed["status_invocations"] + 2,
-                        "",
-                        "",
-                        "",
+                        *("  fixed 30-s Wait loop", f"status {fixed['status_checks']}"),
+                        *(fixed["transitions"], fixed["status_invocations"] + 2, "", "", ""),
                         f"${fixed['cost_per_1000_files_usd']:.3f}",
                     ]
                 )
-        for label in ("50_files_one_license", "50_files_50_licenses"):
-            row = result[label]
-            rows.append(
-                [
-                    label.replace("_", " "),
-                    row["capss_requests"],
-                    row["transitions"],
-                    sum(row["invocations"].values()),
-                    row["dynamodb_writes"],
-                    row["dynamodb_write_units"],
-                    row["sns_messages"],
-                    "",
-                ]
-            )
         _table(
             f"Per file, local stack (limit: 1 upload + 1 status + 1 token per license);"
             f" prices: {result['prices']['date']}",
