@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/python -m local demo
 
 test: lint
-	$(BIN)/python -m pytest -n 2 -q -m "not perf"
+	$(BIN)/python -m pytest -n 2 -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q -m perf -p no:xdist tests/performance
+	$(BIN)/python -m bench
 
 build: $(TOOLS_STAMP)
 	@# Run it, not just find it: a pyenv shim is on PATH even when 3.13 is not installed.

@@ -203,11 +203,14 @@ def _not_xml(start: str) -> Rejected:
 
 
 class EventHandler(Protocol):
-    def start(self, element: etree._Element) -> None:
+    """`path` is the tags from the root to the element: the reader's own list, read it only."""
+
+    def start(self, element: etree._Element, path: list[str]) -> None:
         """An element's start tag was read: its attributes are there, its children not yet."""
 
-    def end(self, element: etree._Element) -> None:
-        """Its end tag was read: its own text is there; its children were already cleared."""
+    def end(self, element: etree._Element, path: list[str]) -> None:
+        """Its end tag was read: its own text is there; its children were already cleared and
+        all but the last removed."""
 
 
 class SafeXmlReader:
@@ -230,7 +233,7 @@ class SafeXmlReader:
         self.notes: list[Problem] = []
         """Warnings about how the file is written (encoding)."""
         self._newlines = 0
-        self._depth = 0
+        self._path: list[str] = []
         self._root_seen = False
 
     @property
@@ -296,7 +299,7 @@ class SafeXmlReader:
                     "(XML knows only &amp; &lt; &gt; &quot; &apos;).",
                     last.line or None,
                 ) from None
-            if self._depth > 0:
+            if self._path:
                 raise _error(
                     "truncated",
                     "The file ends before the XML is complete: it may have been cut off while "
@@ -356,24 +359,28 @@ class SafeXmlReader:
     def _drain(self, parser: etree.XMLPullParser, handler: EventHandler) -> None:
         # The hot loop (one pass per element start and end): kept flat on purpose.
         started, ended, max_depth = handler.start, handler.end, self._limits.max_depth
+        path = self._path
         for event, node in parser.read_events():
             element: etree._Element = node  # type: ignore[assignment]  # only start/end asked for
             if event == "start":
                 if not self._root_seen:
                     self._root_seen = True
                     self._check_docinfo(element)
-                self._depth += 1
-                if self._depth > max_depth:
+                path.append(element.tag)
+                if len(path) > max_depth:
                     raise _too_deep(max_depth, line_of(element))
-                started(element)
+                started(element, path)
             else:
-                self._depth -= 1
-                ended(element)
+                ended(element, path)
+                path.pop()
                 element.clear()
-                parent = element.getparent()
-                if parent is not None:
-                    while element.getprevious() is not None:
-                        del parent[0]
+                # Earlier siblings went at the previous sibling's end: one at most is left. (The
+                # root has no parent, though a comment may precede it.)
+                if element.getprevious() is not None:
+                    parent = element.getparent()
+                    if parent is not None:
+                        while element.getprevious() is not None:
+                            del parent[0]
 
     def _check_docinfo(self, root: etree._Element) -> None:
         if has_doctype(root.getroottree()):

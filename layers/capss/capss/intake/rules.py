@@ -21,6 +21,7 @@ LICENSE = "licenseNumber"
 TRANSACTION = "propertyTransaction"
 KNOWN_ITEM_TYPES = frozenset({"BUY", "PAWN", "CONSIGN", "TRADE", "AUCTION"})
 ESSENTIAL_ITEM_FIELDS = ("type", "loanBuyNumber", "amount", "article", "description")
+_READ_ITEM_FIELDS = frozenset(ESSENTIAL_ITEM_FIELDS)
 ON_FILE = "on file"
 
 _TIME = re.compile(
@@ -41,29 +42,26 @@ class EnvelopeRules:
         self.first_transaction_at: datetime | None = None
         self.last_transaction_at: datetime | None = None
         self._expected_license = expected_license
-        self._path: list[str] = []
-        self._has_children: list[bool] = []
         self._root_ok = False
         self._bulks = 0
 
-    def start(self, element: etree._Element) -> None:
-        if self._has_children:
-            self._has_children[-1] = True
-        self._path.append(str(element.tag))
-        self._has_children.append(False)
-        depth = len(self._path)
+    # The reader calls start and end once per element, the validation's hot path: a kind's
+    # rules override them whole (no hook calls per element) and hand the top two levels here.
+    def start(self, element: etree._Element, path: list[str]) -> None:
+        """An element's start tag (attributes there, children not yet); `path` from the root."""
+        self.envelope_start(element, path)
+
+    def end(self, element: etree._Element, path: list[str]) -> None:
+        """An element's end tag: its text is there; of its children, only the last is still
+        attached, cleared (`len(element) == 0` for a leaf)."""
+
+    def envelope_start(self, element: etree._Element, path: list[str]) -> None:
+        """The root and the license block (depth 1 and 2)."""
+        depth = len(path)
         if depth == 1:
             self._check_root(element)
-        elif self._root_ok:
-            if depth == 2 and self._path[1] == BULK:
-                self._check_bulk(element)
-            self.started(element, self._path)
-
-    def end(self, element: etree._Element) -> None:
-        if self._root_ok and len(self._path) > 1:
-            self.ended(element, self._path, is_leaf=not self._has_children[-1])
-        self._path.pop()
-        self._has_children.pop()
+        elif depth == 2 and self._root_ok and path[1] == BULK:
+            self._check_bulk(element)
 
     def finish(self) -> None:
         """Called once the whole file was read (not when reading stopped early)."""
@@ -71,12 +69,6 @@ class EnvelopeRules:
             self.error(
                 "missing-license", f"The file has no <{BULK}> element, so it names no license."
             )
-
-    def started(self, element: etree._Element, path: list[str]) -> None:
-        """Kind-specific rules, on a start tag (attributes are there, children not yet)."""
-
-    def ended(self, element: etree._Element, path: list[str], *, is_leaf: bool) -> None:
-        """Kind-specific rules, on an element's end tag (its text is there; children are gone)."""
 
     def error(self, code: str, message: str, line: int | None = None, **where: int | None) -> None:
         self.log.add(_problem(Severity.ERROR, code, message, line, where))
@@ -167,9 +159,13 @@ class TransactionRules(EnvelopeRules):
         self._transaction: _Transaction | None = None
         self._latest_allowed = datetime.now(UTC).replace(tzinfo=None) + _FUTURE_GRACE
 
-    def started(self, element: etree._Element, path: list[str]) -> None:
+    def start(self, element: etree._Element, path: list[str]) -> None:
         depth = len(path)
-        if depth == 3 and path[2] == TRANSACTION and path[1] == BULK:
+        if depth <= 2:
+            self.envelope_start(element, path)
+        elif not self._root_ok:
+            return
+        elif depth == 3 and path[2] == TRANSACTION and path[1] == BULK:
             self.transactions += 1
             self._transaction = _Transaction(self.transactions, line_of(element))
         elif (
@@ -182,25 +178,28 @@ class TransactionRules(EnvelopeRules):
             self._transaction.items += 1
             self._transaction.item = _Item(self._transaction.items, line_of(element))
 
-    def ended(self, element: etree._Element, path: list[str], *, is_leaf: bool) -> None:
+    def end(self, element: etree._Element, path: list[str]) -> None:
         # A transaction is open only inside capssUpload/bulkUploadData/propertyTransaction.
         transaction = self._transaction
         if transaction is None:
             return
         depth = len(path)
         item = transaction.item
-        if depth == 3:
+        if depth == 6 and item is not None and path[4] == "item" and path[3] == "items":
+            name = path[5]
+            # Only the fields the checks read are kept (the first of each).
+            if name in _READ_ITEM_FIELDS and name not in item.fields:
+                item.fields[name] = ((element.text or "").strip(), line_of(element))
+        elif depth == 3:
             self._check_transaction(transaction)
             self._transaction = None
-        elif depth == 6 and item is not None and path[4] == "item" and path[3] == "items":
-            item.fields.setdefault(path[5], ((element.text or "").strip(), line_of(element)))
         elif depth == 5 and item is not None and path[4] == "item" and path[3] == "items":
             self._check_item(transaction, item)
             transaction.item = None
         elif depth == 4 and path[3] == "transactionTime" and transaction.time is None:
             transaction.time = ((element.text or "").strip(), line_of(element))
-        elif is_leaf and path[3] == "customer":
-            text = (element.text or "").strip()
+        elif path[3] == "customer" and element.text and len(element) == 0:
+            text = element.text.strip()
             if text and text.lower() != ON_FILE:
                 transaction.not_on_file.append(str(element.tag))
 
@@ -330,7 +329,10 @@ class ItemUpdateRules(EnvelopeRules):
     its real rules once known; until then the file must be safe, well-formed XML with the CAPSS
     root and one license, and the report says what could not be checked."""
 
-    def started(self, element: etree._Element, path: list[str]) -> None:
+    def start(self, element: etree._Element, path: list[str]) -> None:
+        self.envelope_start(element, path)
+        if not self._root_ok or len(path) == 1:
+            return
         if path[-1] == TRANSACTION:
             self.transactions += 1
         elif path[-1] == "item":

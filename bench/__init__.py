@@ -1,0 +1,1 @@
+"""`make bench`: the bridge's figures side by side with their comparators, in one run."""

@@ -1,0 +1,170 @@
+"""Cold start as Lambda pays for it: the handler's import and its first event's set-up.
+
+Laid out as Lambda runs it: boto3 from a runtime directory (with bytecode, as the runtime
+ships it), the layer's requirements and `capss` in a layer directory, no site-packages, and
+no bytecode written at run time (/opt is read-only). Each sample is a fresh interpreter
+timing, inside itself, the import of the function's `app` module, its settings and the
+AWS and CAPSS clients that path's first event builds before its first request. Side by side,
+in turn: the same without the layer's bytecode (`sam build` alone), bare `import boto3`,
+and the floor: `import boto3` plus the same AWS clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA = ROOT / "bench" / ".lambda"
+RUNS = 11
+
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-west-2",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "TABLE_NAME": "records",
+    "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:alerts",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-west-2:123456789012:stateMachine:poller",
+    "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov",
+    "POWERTOOLS_SERVICE_NAME": "capss-bridge",
+}
+
+CAPSS_CLIENT = (
+    "from capss.pipeline.credentials import LicenseCredentials\n"
+    "deps.clients(LicenseCredentials('000000300', 'id', 'secret')).close()\n"
+)
+PATHS: dict[str, tuple[list[str], str]] = {
+    # A clean file: record, read the object, the license's secret, CAPSS, start the poller.
+    "submit": (
+        ["dynamodb", "s3", "secretsmanager", "stepfunctions"],
+        "deps.records._table._client.meta\ndeps.objects._client.meta\n"
+        "deps.credentials._provider\ndeps.executions._client.meta\n" + CAPSS_CLIENT,
+    ),
+    # One check: the record, the license's secret, CAPSS.
+    "status": (
+        ["dynamodb", "secretsmanager"],
+        "deps.records._table._client.meta\ndeps.credentials._provider\n" + CAPSS_CLIENT,
+    ),
+    # A clean completion: the record and the object's tag, no alert.
+    "finish": (["dynamodb", "s3"], "deps.records._table._client.meta\ndeps.objects._client.meta\n"),
+}
+
+
+def _pip(target: Path, *requirements: str) -> None:
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
+            *("--target", str(target), *requirements),
+        ],
+        check=True,
+        timeout=900,
+    )
+
+
+def prepare() -> dict[str, Path]:
+    """The runtime (boto3 as pinned) and the layer with and without bytecode; pip runs once."""
+    import boto3  # noqa: PLC0415 - only for the version the project pins
+
+    requirements = ROOT / "layers" / "capss" / "requirements.txt"
+    stamp = hashlib.sha256(requirements.read_bytes() + boto3.__version__.encode()).hexdigest()
+    built = LAMBDA / "stamp"
+    runtime, plain, compiled = LAMBDA / "runtime", LAMBDA / "layer-plain", LAMBDA / "layer"
+    if not built.is_file() or built.read_text() != stamp:
+        shutil.rmtree(LAMBDA, ignore_errors=True)
+        _pip(runtime, f"boto3=={boto3.__version__}")
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", "-j", "0", str(runtime)], check=True
+        )
+        _pip(plain, "-r", str(requirements))
+        built.write_text(stamp)
+    for layer in (plain, compiled):
+        shutil.rmtree(layer / "capss", ignore_errors=True)
+    shutil.copytree(
+        ROOT / "layers" / "capss" / "capss",
+        plain / "capss",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.rmtree(compiled, ignore_errors=True)
+    shutil.copytree(plain, compiled)
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "compile-layer",
+            f"LAYER_BUILD={compiled}",
+            f"LAYER_PYTHON={sys.executable}",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    return {"runtime": runtime, "plain": plain, "compiled": compiled}
+
+
+def _seconds(code: str) -> float:
+    timed = f"import time\n_t = time.perf_counter()\n{code}print(time.perf_counter() - _t)\n"
+    out = subprocess.run(
+        # -S: no site-packages (the path is set below); -B: /opt is read-only.
+        [sys.executable, "-S", "-B", "-c", timed],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+        env=ENVIRONMENT,
+        cwd=LAMBDA,
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def programs(function: str, dirs: dict[str, Path]) -> dict[str, str]:
+    services, first_event = PATHS[function]
+    task = str(ROOT / "functions" / function)
+
+    def path(*entries: Path | str) -> str:
+        return f"import sys; sys.path[:0] = {[str(e) for e in entries]!r}\n"
+
+    handler = (
+        f"import app\nfrom capss.aws.{function}_function import runtime\n"
+        f"settings, deps = runtime()\n{first_event}"
+    )
+    clients = "".join(f"boto3.client({service!r})\n" for service in services)
+    return {
+        "handler": path(task, dirs["compiled"], dirs["runtime"]) + handler,
+        "no_bytecode": path(task, dirs["plain"], dirs["runtime"]) + handler,
+        "boto3": path(dirs["runtime"]) + "import boto3\n",
+        "floor": path(dirs["runtime"]) + "import boto3\n" + clients,
+    }
+
+
+def measure(function: str, dirs: dict[str, Path], runs: int = RUNS) -> dict[str, Any]:
+    codes = programs(function, dirs)
+    for code in codes.values():  # warm the file cache for every side
+        _seconds(code)
+    samples: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(runs):
+        for name, code in codes.items():
+            samples[name].append(_seconds(code))
+
+    def ratio(a: str, b: str) -> float:
+        return round(
+            statistics.median(x / y for x, y in zip(samples[a], samples[b], strict=True)), 2
+        )
+
+    return {
+        "function": function,
+        "clients": PATHS[function][0],
+        "runs": runs,
+        **{f"{name}_ms": round(statistics.median(s) * 1000) for name, s in samples.items()},
+        "vs_boto3": ratio("handler", "boto3"),
+        "vs_floor": ratio("handler", "floor"),
+        "no_bytecode_vs_floor": ratio("no_bytecode", "floor"),
+    }
+
+
+def run(runs: int = RUNS) -> list[dict[str, Any]]:
+    dirs = prepare()
+    return [measure(function, dirs, runs) for function in PATHS]
