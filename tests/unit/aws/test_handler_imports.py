@@ -15,6 +15,7 @@ USES = {
     "submit": {"boto3", "httpx", "lxml"},  # reads S3, posts to CAPSS, validates XML
     "status": {"boto3", "httpx"},
     "finish": {"boto3"},
+    "presign": {"boto3"},
 }
 
 

@@ -171,3 +171,17 @@ class FinishSettings:
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
             event_bus=env.get("EVENT_BUS_NAME") or None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PresignSettings:
+    bucket_name: str
+    upload_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PresignSettings:
+        env = os.environ if env is None else env
+        return cls(
+            bucket_name=_text(env, "BUCKET_NAME"),
+            upload_seconds=min(max(int(_number(env, "UPLOAD_URL_SECONDS", 300)), 1), 3600),
+        )
