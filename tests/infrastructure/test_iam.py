@@ -123,6 +123,12 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
         ),
         (
             "SubmitFunctionRole",
+            "ConvertedFiles",
+            {"s3:PutObject"},
+            {"Fn::Sub": "${IntakeBucket.Arn}/converted/*"},
+        ),
+        (
+            "SubmitFunctionRole",
             "IntakeQueue",
             {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
             {"Fn::GetAtt": ["IntakeQueue", "Arn"]},

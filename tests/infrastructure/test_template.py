@@ -16,6 +16,7 @@ from capss.pipeline.settings import (
     ON_ERROR_CHOICES,
     FinishSettings,
     MonitorSettings,
+    PresignSettings,
     StatusSettings,
     SubmitSettings,
 )
@@ -37,6 +38,7 @@ FUNCTIONS = {
     "StatusFunction": "functions/status/",
     "FinishFunction": "functions/finish/",
     "MonitorFunction": "functions/monitor/",
+    "PresignFunction": "functions/presign/",
 }
 
 SETTINGS = {
@@ -44,12 +46,16 @@ SETTINGS = {
     "StatusFunction": StatusSettings,
     "FinishFunction": FinishSettings,
     "MonitorFunction": MonitorSettings,
+    "PresignFunction": PresignSettings,
 }
 READ_BY_POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
+UNREAD_GLOBALS = {"PresignFunction": {"TABLE_NAME"}}
+"""SAM Globals a function cannot opt out of: the presign function never reads the table
+(and its role grants no DynamoDB action)."""
 OPTIONAL = {"CAPSS_CA_BUNDLE", "POLL_MAX_WAIT_SECONDS", "POLL_WAIT_SHARE", "POLL_BUDGET_SECONDS"}
 """Variables the code reads with a default of its own where the template may leave them out."""
 
@@ -113,7 +119,7 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
     deployed = _deployed_environment(name)
     environment = _Reads(deployed)
     SETTINGS[name].from_env(environment)
-    given = set(deployed) - READ_BY_POWERTOOLS
+    given = set(deployed) - READ_BY_POWERTOOLS - UNREAD_GLOBALS.get(name, set())
     assert given - environment.asked == set(), f"{name} is given variables its code never reads"
     unset = environment.asked - given
     assert unset <= OPTIONAL, f"{name} reads variables the template does not set: {unset}"
@@ -124,7 +130,7 @@ def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
     required = {"TABLE_NAME", "STORES_TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN"}
     required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}
-    required |= {"EVENT_BUS_NAME"}  # the stack's own names
+    required |= {"EVENT_BUS_NAME", "BUCKET_NAME"}  # the stack's own names
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -423,6 +429,9 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
         "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
         "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
+        "UploadApiUrl": {
+            "Fn::Sub": "https://${UploadApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/uploads"
+        },
     }
 
 
@@ -473,6 +482,22 @@ def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resou
     assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_presigned_upload_endpoint_is_off_by_default_and_needs_an_api_key(
+    resources: Resources,
+) -> None:
+    optional = ("UploadApi", "PresignFunction", "PresignFunctionLogGroup")
+    assert not any(Template.load(TEMPLATE).included(name) for name in optional)
+    enabled = Template.load(TEMPLATE, {"PresignedUploads": "enabled"})
+    assert all(enabled.included(name) for name in optional)
+    auth = _properties(resources, "UploadApi")["Auth"]
+    assert auth["ApiKeyRequired"] is True
+    assert auth["UsagePlan"]["CreateUsagePlan"] == "PER_API"
+    assert {"Throttle", "Quota"} <= set(auth["UsagePlan"])
+    (event,) = _properties(resources, "PresignFunction")["Events"].values()
+    assert event["Properties"]["Auth"] == {"ApiKeyRequired": True}
+    assert event["Properties"]["RestApiId"] == {"Ref": "UploadApi"}
 
 
 def test_outcome_events_go_to_the_bridges_own_bus_only(resources: Resources) -> None:

@@ -16,6 +16,7 @@ USES = {
     "status": {"boto3", "httpx"},
     "finish": {"boto3"},
     "monitor": {"boto3"},
+    "presign": {"boto3"},
 }
 
 

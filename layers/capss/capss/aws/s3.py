@@ -59,6 +59,12 @@ class S3ObjectStore:
         version: str | None = answer.get("VersionId")
         return version
 
+    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+        url: str = self._client.generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+        )
+        return url
+
     def read_uri(self, uri: str) -> bytes:
         if not uri.startswith("s3://") or "/" not in uri[5:]:
             raise NeedsPersonError(

@@ -99,6 +99,12 @@ class ObjectStore(Protocol):
         ...
 
 
+class UploadPresigner(Protocol):
+    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+        """A URL that PUTs one object at `key` for `seconds`."""
+        ...
+
+
 class CsvConverter(Protocol):
     """The stack's mapping of a POS's CSV export (`capss.intake.convert.CsvMapping`)."""
 

@@ -230,3 +230,17 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
                     f"environment variable {name}: {part.strip()[:20]!r} is not a date (YYYY-MM-DD)"
                 ) from None
     return frozenset(days)
+
+
+@dataclass(frozen=True, slots=True)
+class PresignSettings:
+    bucket_name: str
+    upload_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PresignSettings:
+        env = os.environ if env is None else env
+        return cls(
+            bucket_name=_text(env, "BUCKET_NAME"),
+            upload_seconds=min(max(int(_number(env, "UPLOAD_URL_SECONDS", 300)), 1), 3600),
+        )
