@@ -42,9 +42,32 @@ NEXT_STEPS = {
     Outcome.PROCESSING: "Nothing to do yet.",
 }
 
+_REDRIVE = (
+    "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
+    " `capss token`), redrive it (SQS console, Start DLQ redrive)"
+)
 POLLER_FAILED = (
     "Look at the error above and the file's record. Check the job with"
-    " `capss status <status link>` before dropping the file again: CAPSS may have saved it."
+    " `capss status <status link>`: CAPSS may have saved it. To send the same bytes again, upload"
+    " them with the object metadata capss-resend=true (a plain re-drop is refused as a repeat)."
+)
+POLLER_NOT_STARTED = (
+    "CAPSS accepted the file (submission and status link above), but the bridge could not"
+    f" start following its job. Check it with `capss status <status link>`. {_REDRIVE}: the"
+    " bridge then follows the job and records and alerts its real outcome. Do not drop the file"
+    " again."
+)
+POLLER_STOPPED = (
+    "The poller following this file's CAPSS job stopped before it recorded an outcome (see the"
+    " error above and the execution in Step Functions). Check the job with"
+    " `capss status <status link>`: CAPSS may have saved the file. To send the same bytes"
+    " again, upload them with the object metadata capss-resend=true (a plain re-drop is"
+    " refused as a repeat)."
+)
+FAILED_IN_CAPSS = (
+    "CAPSS ended this file's job as failed (its message above). Fix the cause and drop the"
+    " corrected file; to send these same bytes again, upload them with the object metadata"
+    " capss-resend=true (a plain re-drop is refused as a repeat)."
 )
 XSD_UNUSABLE = (
     "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
@@ -66,10 +89,6 @@ FILE_UNREADABLE = (
 )
 SETTINGS = "Check the stack's parameters and redeploy (template.yaml sets these variables)."
 SECRET_API = 'Set "api" to "current" or "legacy", or leave it out.'  # noqa: S105 - advice
-_REDRIVE = (
-    "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
-    " `capss token`), redrive it (SQS console, Start DLQ redrive)"
-)
 
 
 def secret_shape(secret: str) -> str:
@@ -88,7 +107,7 @@ def give_up(*, maybe_in_capss: bool) -> str:
     if maybe_in_capss:
         return (
             f"An upload attempt may have reached CAPSS: do not drop the file again. {_REDRIVE};"
-            " the bridge then sends it with onDup=submitWithoutDup so CAPSS skips what it has."
+            " the bridge then sends it with a skip-duplicates onDup so CAPSS skips what it has."
         )
     return f"Nothing reached CAPSS. {_REDRIVE} and the file is sent, or drop it again."
 
@@ -108,14 +127,38 @@ def for_error(error: CapssError, record: FileRecord, secret_prefix: str) -> str:
             f" check the CapssEnvironment parameter and CAPSS's certificate; {AGAIN}"
         )
     if isinstance(error, RequestRejected):
+        for name, parameter, metadata in (
+            ("ondup", "OnDup", "capss-on-dup"),
+            ("onerror", "OnError", "capss-on-error"),
+        ):
+            if name in error.capss_message.lower():
+                return option_refused(parameter, metadata, maybe_in_capss=record.maybe_in_capss)
         return f"CAPSS refused the file as sent: correct what its message says, {AGAIN}"
     return error.hint
+
+
+def option_refused(parameter: str, metadata: str, *, maybe_in_capss: bool) -> str:
+    """CAPSS refused the onDup or onError value the bridge sent (a 400 naming it)."""
+    change = (
+        f"CAPSS refused the {parameter[:2].lower()}{parameter[2:]} value sent (see its message):"
+        f" set the stack's {parameter} parameter to a value CAPSS accepts (for OnDup the other"
+        " spelling, submitWithoutDup or submitWithoutDups) and redeploy, or give this file the"
+        f" object metadata {metadata}."
+    )
+    if maybe_in_capss:
+        return (
+            f"{change} An earlier attempt may have reached CAPSS, so a plain re-drop is refused"
+            f" as a repeat: upload the file again with {metadata} and capss-resend=true."
+        )
+    return f"{change} Then drop the file again."
 
 
 def next_step(record: FileRecord) -> str:
     """The advice for a final outcome; for a finish with issues, only what CAPSS counted."""
     if record.hint:
         return record.hint
+    if record.outcome is Outcome.FAILED and record.maybe_in_capss:
+        return FAILED_IN_CAPSS
     if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
         return NEXT_STEPS[record.outcome]
     errors, duplicates = record.counts.errors, record.counts.duplicates
