@@ -21,7 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(
         commands.add_parser("run", help="files through the whole pipeline; one JSON document out")
     )
+    from local.reliability import add_arguments as reliability_arguments  # noqa: PLC0415
+
+    reliability_arguments(
+        commands.add_parser("reliability", help="the fault suite: one table, exit 1 on any loss")
+    )
     args = parser.parse_args(argv)
+    if args.command == "reliability":
+        from local.reliability import main as reliability  # noqa: PLC0415
+
+        return reliability(args)
     if args.command == "demo":
         from local.demo import demo as run_demo  # noqa: PLC0415
 

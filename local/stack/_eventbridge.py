@@ -74,7 +74,12 @@ class ExecutionWatcher:
         while not self._stop.is_set():
             for function_name, machine_arn, watch in self._watches:
                 for status in watch.statuses:
-                    self._scan(function_name, machine_arn, status)
+                    try:
+                        self._scan(function_name, machine_arn, status)
+                    except AttributeError:
+                        # moto lists an execution it is still creating (no status yet): the
+                        # next round sees it whole.
+                        continue
             self._stop.wait(PAUSE)
 
     def _scan(self, function_name: str, machine_arn: str, status: str) -> None:

@@ -21,6 +21,7 @@ from capss.aws import wiring
 from capss.outcome import Outcome
 from capss.pipeline.records import FileRecord
 
+from local.stack import _limits as limits
 from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
@@ -171,6 +172,7 @@ class LocalStack:
         self._exit.enter_context(_environ(environment))
         self._configure_functions(environment)
         self._exit.enter_context(self.clock.installed())
+        self._exit.enter_context(limits.enforced())
         self.host = FunctionHost(self.account.functions)
         self._exit.enter_context(patched_lambda(self.host))
         self._exit.enter_context(_quiet_moto())

@@ -226,3 +226,15 @@ def test_the_poll_loop_stays_under_the_execution_history_limit() -> None:
     assert check_status(state, deps, SETTINGS)["within_budget"] is False
     # 9 history events a check (Wait, Task, Choice), 3 per ASL retry.
     assert MAX_POLLS * 9 + MAX_POLLS * 3 < 25_000
+
+
+def test_duplicates_from_the_bridges_own_resend_are_not_blamed_on_the_pos() -> None:
+    """Defect 5 (advice matches what happened): the blind resend's skipped items."""
+    record = FileRecord(
+        pk=REF.pk, bucket="intake", key=REF.key, version_id="v1", kind="transactions"
+    )
+    record.outcome = Outcome.COMPLETE_WITH_ISSUES
+    record.counts = Counts(transactions=2, items=3, saved=0, errors=0, duplicates=None)
+    assert advice.next_step(record) == advice.CHECK_DUPLICATES
+    record.resent = True
+    assert advice.next_step(record) == advice.RESENT_DUPLICATES

@@ -21,6 +21,10 @@ FIX_ERRORS = (
     "Error items were not saved: correct them and send them again (a new transactions file,"
     " or an item update under incoming/item-updates/<license>/)."
 )
+RESENT_DUPLICATES = (
+    "CAPSS's answer to the first upload was lost, so the bridge sent the file again asking CAPSS"
+    " to skip what it already had: the duplicates are those items, saved once. Nothing to do."
+)
 CHECK_DUPLICATES = (
     "Duplicates were already in CAPSS and were not saved again: check that the POS did not"
     " export the same transactions twice."
@@ -162,6 +166,8 @@ def next_step(record: FileRecord) -> str:
     if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
         return NEXT_STEPS[record.outcome]
     errors, duplicates = record.counts.errors, record.counts.duplicates
+    if not errors and record.resent:
+        return RESENT_DUPLICATES
     if errors == 0:
         return CHECK_DUPLICATES
     if errors and duplicates == 0:

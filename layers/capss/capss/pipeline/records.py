@@ -87,6 +87,8 @@ class FileRecord:
     duplicate_of: str | None = None
     maybe_in_capss: bool = False
     """An upload may have reached CAPSS: the same bytes must not go again unasked."""
+    resent: bool = False
+    """Sent again with skip-duplicates after an upload whose answer was lost."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
     revision: int = 0

@@ -250,6 +250,7 @@ def _validate_and_send(
         if blind_resend:
             # The operator's spelling of "skip duplicates" when it is one, else the generation's.
             on_dup = settings.on_dup if settings.on_dup in SKIP_CHOICES else SKIP_DUPLICATES
+            record.resent = True
             record.notes.append(
                 "An earlier upload attempt ended without an answer; sent again with"
                 f" onDup={on_dup} so CAPSS skips anything it already saved."
