@@ -8,7 +8,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev demo test unit lint format bench build compile-layer clean
+.PHONY: dev demo test unit lint format bench build compile-layer clean reliability
 
 dev: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -n 2 -q
+
+# The fault suite through the whole local stack (a shorter form runs in make test).
+reliability: $(STAMP)
+	$(BIN)/python -m local reliability
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

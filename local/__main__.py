@@ -33,11 +33,20 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the connection file (default %(default)s)",
     )
     serve.add_argument("--port", type=int, default=0, help="moto server port (default: any free)")
+    from local.reliability import add_arguments as reliability_arguments  # noqa: PLC0415
+
+    reliability_arguments(
+        commands.add_parser("reliability", help="the fault suite: one table, exit 1 on any loss")
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         from local.serve import serve as run_serve  # noqa: PLC0415
 
         return run_serve(args)
+    if args.command == "reliability":
+        from local.reliability import main as reliability  # noqa: PLC0415
+
+        return reliability(args)
     if args.command == "demo":
         from local.demo import demo as run_demo  # noqa: PLC0415
 

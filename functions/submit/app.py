@@ -12,4 +12,4 @@ from capss.telemetry import logger, metrics
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return submit_batch(event)
+    return submit_batch(event, context)

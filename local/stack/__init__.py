@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from local.stack._account import Account, LocalFunction, LocalQueue, Schedule, SqsTrigger
 from local.stack._clock import ScaledClock
-from local.stack._invoke import FunctionHost, Invocation, LambdaContext
+from local.stack._invoke import TIMED_OUT, FunctionHost, Invocation, Killed, LambdaContext
+from local.stack._limits import HISTORY_EVENTS, PAYLOAD_BYTES, history_problems
 from local.stack._stack import (
     TEMPLATE,
     Alert,
@@ -18,6 +19,9 @@ from local.stack._template import Template, TemplateError
 
 __all__ = [
     "TEMPLATE",
+    "HISTORY_EVENTS",
+    "PAYLOAD_BYTES",
+    "TIMED_OUT",
     "Account",
     "Alert",
     "DroppedFile",
@@ -25,6 +29,7 @@ __all__ = [
     "FunctionFailed",
     "FunctionHost",
     "Invocation",
+    "Killed",
     "LambdaContext",
     "LocalFunction",
     "LocalQueue",
@@ -35,4 +40,5 @@ __all__ = [
     "StackTimeout",
     "Template",
     "TemplateError",
+    "history_problems",
 ]

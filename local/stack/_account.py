@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.stack._eventbridge import DETAIL_TYPE as EXECUTION_STATUS_CHANGE
+from local.stack._eventbridge import ExecutionWatch
 from local.stack._template import ACCOUNT_ID, PARTITION, REGION, Template, TemplateError
 
 LOCAL_ROLE = "capss-local-execution"
@@ -73,6 +75,7 @@ class LocalFunction:
     environment: dict[str, str]
     sqs_triggers: tuple[SqsTrigger, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    execution_watches: tuple[ExecutionWatch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -400,6 +403,7 @@ class AccountBuilder:
             environment=environment,
             sqs_triggers=tuple(self._triggers(logical_id, props.get("Events") or {})),
             schedules=tuple(self._schedules(logical_id, props.get("Events") or {})),
+            execution_watches=tuple(_watches(logical_id, props.get("Events") or {})),
         )
         self._register(logical_id, name, Arn=arn)
 
@@ -408,6 +412,8 @@ class AccountBuilder:
         for event_id, event in events.items():
             if event.get("Type") == "ScheduleV2":
                 continue
+            if event.get("Type") == "EventBridgeRule":
+                continue  # _watches
             if event.get("Type") != "SQS":
                 raise TemplateError(
                     f"{logical_id}.{event_id}: event type {event.get('Type')} is not run locally"
@@ -483,6 +489,32 @@ class AccountBuilder:
         )["stateMachineArn"]
         self.account.state_machines[logical_id] = arn
         self._register(logical_id, arn, Arn=arn, Name=name)
+
+
+def _watches(logical_id: str, events: dict[str, Any]) -> list[ExecutionWatch]:
+    """EventBridge rules on a state machine's execution status changes (the only kind run)."""
+    watches = []
+    for event_id, event in events.items():
+        if event.get("Type") != "EventBridgeRule":
+            continue
+        pattern = (event.get("Properties") or {}).get("Pattern") or {}
+        detail = pattern.get("detail") or {}
+        machines = detail.get("stateMachineArn") or []
+        if (
+            pattern.get("source") != ["aws.states"]
+            or pattern.get("detail-type") != [EXECUTION_STATUS_CHANGE]
+            or len(machines) != 1
+            or not isinstance(machines[0], dict)
+            or "Ref" not in machines[0]
+        ):
+            raise TemplateError(
+                f"{logical_id}.{event_id}: only rules on one state machine's (!Ref) execution"
+                " status changes run locally"
+            )
+        watches.append(
+            ExecutionWatch(logical_id, str(machines[0]["Ref"]), tuple(detail.get("status") or ()))
+        )
+    return watches
 
 
 def _merge_globals(defaults: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:

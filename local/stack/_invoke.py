@@ -4,6 +4,10 @@ Both of moto's entry points are patched: `LambdaSimpleBackend.invoke` (the Invok
 which Step Functions tasks and the queue poller use) and `LambdaFunction.invoke`
 (S3/SQS/SNS triggers). A handler raising comes back as a Lambda function error whose
 `errorType` is the exception's class name, so ASL Retry and Catch match on it.
+
+A handler still running at its function's Timeout is reported as Lambda reports it
+(`Sandbox.Timedout`, "Task timed out after N seconds"); its thread cannot be stopped, so a
+fault that must stop a handler at a precise point raises `Killed` there instead.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ from typing import Any
 from capss.telemetry import logger
 
 from local.stack._account import LocalFunction
+
+TIMED_OUT = "Sandbox.Timedout"
+
+
+class Killed(BaseException):
+    """Raised inside a handler to stop it where it stands, as Lambda does at its timeout
+    (a BaseException: no `except Exception` in the code under test catches it)."""
+
 
 _active: FunctionHost | None = None
 _active_lock = threading.Lock()
@@ -82,31 +94,51 @@ class FunctionHost:
         event = json.loads(payload) if payload else {}
         context = LambdaContext(function)
         started = time.monotonic()
-        # Handlers run side by side in threads here: each thread's log lines carry its own
-        # function and request, which the shared logger's Lambda context keys cannot.
-        logger.thread_safe_clear_keys()
-        logger.thread_safe_append_keys(
-            function_name=function.name, function_request_id=context.aws_request_id
-        )
-        try:
-            result = self.handler(function)(event, context)
-        except Exception as error:
+        handler = self.handler(function)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            # Handlers run side by side in threads here: each thread's log lines carry its own
+            # function and request, which the shared logger's Lambda context keys cannot.
+            logger.thread_safe_clear_keys()
+            logger.thread_safe_append_keys(
+                function_name=function.name, function_request_id=context.aws_request_id
+            )
+            try:
+                outcome["result"] = handler(event, context)
+            except Killed:
+                outcome["killed"] = True
+            except Exception as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name=f"{function.logical_id}-invoke", daemon=True)
+        worker.start()
+        worker.join(function.timeout)
+        error = outcome.get("error")
+        kind: str | None = None
+        message = ""
+        if worker.is_alive() or outcome.get("killed"):
+            kind, message = TIMED_OUT, f"Task timed out after {function.timeout:.2f} seconds"
+        elif isinstance(error, Exception):
+            kind, message = type(error).__name__, str(error)
+        if kind is not None:
             self.invocations.append(
                 Invocation(
                     function.logical_id,
                     context.aws_request_id,
                     time.monotonic() - started,
-                    type(error).__name__,
-                    str(error),
+                    kind,
+                    message,
                 )
             )
             body = {
-                "errorType": type(error).__name__,
-                "errorMessage": str(error),
+                "errorType": kind,
+                "errorMessage": message,
                 "requestId": context.aws_request_id,
-                "stackTrace": traceback.format_tb(error.__traceback__),
+                "stackTrace": traceback.format_tb(error.__traceback__) if error else [],
             }
             return json.dumps(body).encode(), "Unhandled"
+        result = outcome["result"]
         self.invocations.append(
             Invocation(function.logical_id, context.aws_request_id, time.monotonic() - started)
         )

@@ -23,8 +23,10 @@ from capss.outcome import Outcome
 from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
 
+from local.stack import _limits as limits
 from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
 from local.stack._clock import ScaledClock
+from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
 from local.stack._queue import QueuePoller
 from local.stack._s3events import versioned_notifications
@@ -139,6 +141,7 @@ class LocalStack:
         self.account = Account()
         self.host = FunctionHost({})
         self.poller: QueuePoller | None = None
+        self.watcher: ExecutionWatcher | None = None
         self.inbox_url = ""
         self.pos_url = ""
         self._events: list[dict[str, Any]] = []
@@ -182,6 +185,7 @@ class LocalStack:
         self._exit.enter_context(_environ(environment))
         self._configure_functions(environment)
         self._exit.enter_context(self.clock.installed())
+        self._exit.enter_context(limits.enforced())
         self.host = FunctionHost(self.account.functions)
         self._exit.enter_context(patched_lambda(self.host))
         self._exit.enter_context(_quiet_moto())
@@ -190,6 +194,7 @@ class LocalStack:
         self._subscribe_inbox()
         self._subscribe_pos()
         self._start_poller()
+        self._start_watcher()
 
     def _configure_functions(self, environment: dict[str, str]) -> None:
         """moto's copies of the functions get the local values too (get_function_configuration)."""
@@ -252,6 +257,16 @@ class LocalStack:
         )
         self.poller.start()
         self._exit.callback(self.poller.stop)
+
+    def _start_watcher(self) -> None:
+        watches = [
+            (function.name, self.account.state_machines[watch.state_machine_logical_id], watch)
+            for function in self.account.functions.values()
+            for watch in function.execution_watches
+        ]
+        self.watcher = ExecutionWatcher(self.client("stepfunctions"), self.host, watches)
+        self.watcher.start()
+        self._exit.callback(self.watcher.stop)
 
     # -- the account -----------------------------------------------------------------------
 
@@ -482,7 +497,11 @@ class LocalStack:
                     final[dropped] = record
                     if progress:
                         progress(FileOutcome(dropped, record))
-            if len(final) == len(set(files)) and self.running_executions() == 0:
+            if (
+                len(final) == len(set(files))
+                and self.running_executions() == 0
+                and (self.watcher is None or self.watcher.pending == 0)
+            ):
                 break
             if time.monotonic() > deadline:
                 missing = [f.uri for f in files if f not in final]
@@ -494,11 +513,22 @@ class LocalStack:
             # Reading every pending record competes with the handlers for the GIL: poll less
             # often when many files are pending.
             time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
-        # A last read: the finish step may have added to a record seen final earlier.
-        return [
+        # A last read: the finish step may have added to a record seen final earlier. The
+        # alerted flag is saved just before the send: give a flagged alert its moment.
+        results = [
             FileOutcome(f, self.record(f) or final[f], self.alerts_for(f), self.events_for(f))
             for f in files
         ]
+        settle = time.monotonic() + 5
+        while time.monotonic() < settle and any(
+            r.record.get("alerted") and not r.alerts for r in results
+        ):
+            time.sleep(0.05)
+            results = [
+                FileOutcome(r.file, r.record, self.alerts_for(r.file), self.events_for(r.file))
+                for r in results
+            ]
+        return results
 
 
 def _settled(item: dict[str, Any], *, announced: bool) -> bool:

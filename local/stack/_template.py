@@ -38,6 +38,8 @@ _SHORT_FORMS = (
     "GetAZs",
     "ImportValue",
 )
+LOCAL_PARAMETERS = {"AlertEmail": "none"}
+"""Parameters a deploy must be given: locally, alerts go to an inbox queue, not email."""
 
 
 class TemplateError(Exception):
@@ -101,7 +103,10 @@ class Template:
 
     @classmethod
     def load(
-        cls, path: Path, overrides: Mapping[str, str] | None = None, stack_name: str = "capss-local"
+        cls,
+        path: Path,
+        overrides: Mapping[str, str] | None = None,
+        stack_name: str = "capss-local",
     ) -> Template:
         document = load_yaml(path)
         declared = document.get("Parameters", {}) or {}
@@ -110,7 +115,7 @@ class Template:
             raise TemplateError(f"{path.name} has no parameters {sorted(unknown)}")
         parameters: dict[str, str] = {}
         for name, spec in declared.items():
-            value = (overrides or {}).get(name, spec.get("Default"))
+            value = (overrides or {}).get(name, spec.get("Default", LOCAL_PARAMETERS.get(name)))
             if value is None:
                 raise TemplateError(f"parameter {name} has no default: give it a value")
             value = _parameter_text(value)

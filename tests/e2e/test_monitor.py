@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -178,7 +178,8 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
 
 
 def test_a_file_left_submitted_with_no_poller_is_named_stuck(pipeline: Start) -> None:
-    # CAPSS never finishes here, and the poller is stopped by hand: nobody follows the file.
+    # CAPSS never finishes here, the poller is stopped by hand, and the safety net that
+    # records a stopped poller's file as failed is lost too: nobody follows the file.
     p, register = start(pipeline, simulator={"polls_to_complete": 10**6})
     register.put_store(ExpectedStore(license="000000300", name="Main St"))
     dropped_at = at(2026, 11, 24, 9)
@@ -192,6 +193,18 @@ def test_a_file_left_submitted_with_no_poller_is_named_stuck(pipeline: Start) ->
         sfn.stop_execution(executionArn=record["execution_arn"], error="OpsStopped")
         _until(lambda: p.stack.running_executions() == 0)
 
+    # The safety net's writes, done (the record stays the same for a second), then undone.
+    _settled(p, dropped)
+    p.stack.client("dynamodb").update_item(
+        TableName=p.stack.table,
+        Key={"pk": {"S": dropped.pk}},
+        UpdateExpression="SET phase = :submitted, outcome = :processing, updated_at = :then",
+        ExpressionAttributeValues={
+            ":submitted": {"S": "submitted"},
+            ":processing": {"S": "processing"},
+            ":then": {"S": dropped_at.astimezone(UTC).isoformat(timespec="seconds")},
+        },
+    )
     soon = p.stack.run_schedule("FinalCheck", dropped_at + timedelta(minutes=30))
     assert soon["stuck"] == []
     later = p.stack.run_schedule("EarlyWarning", dropped_at + timedelta(hours=3))
@@ -211,6 +224,18 @@ def _until(done: Callable[[], bool], timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the state asked for never came")
         time.sleep(0.05)
+
+
+def _settled(p: Pipeline, dropped: DroppedFile) -> None:
+    last: dict[str, Any] | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = p.stack.record(dropped)
+        if current == last and current and current.get("alerted"):
+            return
+        last = current
+        time.sleep(1)
+    raise AssertionError(f"{dropped.pk} kept changing")
 
 
 def _wait_for(

@@ -123,7 +123,7 @@ def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     assert asked["outcome"] == "complete"
     assert asked["status_url"] == story["status_url"]
     code, _, err = ops.run("submissions", "status", invalid.pk)
-    assert code == 1
+    assert code == 2
     assert "has no status link: CAPSS never accepted it" in err
     code, text, _ = ops.run("submissions", "show", invalid.pk)
     assert code == 0

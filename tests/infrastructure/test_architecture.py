@@ -54,6 +54,7 @@ def test_the_top_level_holds_only_the_public_surface_and_shared_leaves() -> None
     assert modules == [
         "__init__.py",
         "__main__.py",
+        "bounds.py",
         "errors.py",
         "kinds.py",
         "outcome.py",

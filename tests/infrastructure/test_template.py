@@ -169,7 +169,7 @@ def test_parameters_are_described_and_bounded(template: dict[str, Any]) -> None:
     ("name", "good", "bad"),
     [
         ("OfficialXsdS3Uri", ["", "s3://doj-xsd/capss/bulk.xsd"], ["https://x/y.xsd", "s3://b"]),
-        ("AlertEmail", ["", "ops@example.com"], ["ops", "a b@example.com"]),
+        ("AlertEmail", ["none", "ops@example.com"], ["", "ops", "a b@example.com"]),
         ("PollWaitShare", ["0", "0.5", "1", "0.25", "1.99"], ["2", "-0.5", ".5", "0.", "x"]),
         ("SecretPrefix", ["capss/", "prod/capss-"], ["", "capss/*"]),
     ],
@@ -180,6 +180,20 @@ def test_parameter_patterns(
     pattern = re.compile(template["Parameters"][name]["AllowedPattern"])
     assert all(pattern.fullmatch(value) for value in good)
     assert not any(pattern.fullmatch(value) for value in bad)
+
+
+def test_a_deploy_without_an_alert_recipient_fails_unless_opted_out(
+    template: dict[str, Any],
+) -> None:
+    """Defect 8: with no default, CloudFormation refuses a deploy that names no recipient,
+    and an empty value fails the pattern with a message saying what to give."""
+    spec = template["Parameters"]["AlertEmail"]
+    assert "Default" not in spec
+    assert not re.fullmatch(spec["AllowedPattern"], "")
+    assert "none" in spec["ConstraintDescription"]
+    assert template["Conditions"]["HasAlertEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, "none"]}]
+    }
 
 
 def test_capss_environments_map_to_the_doj_hosts(template: dict[str, Any]) -> None:
@@ -558,3 +572,20 @@ def test_secrets_are_readable_by_prefix_only(resources: Resources) -> None:
         "secretsmanager" not in str(policy)
         for policy in as_list(_properties(resources, "FinishFunction")["Policies"])
     )
+
+
+def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
+    resources: Resources,
+) -> None:
+    """Defect 3a: every poller execution that fails, times out or is aborted (its last step
+    never ran, or failed for good) is handed to the finish function, which records `failed`
+    and alerts; EventBridge keeps trying for a day."""
+    events = resources["FinishFunction"]["Properties"]["Events"]
+    (rule,) = events.values()
+    assert rule["Type"] == "EventBridgeRule"
+    pattern = rule["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PollerStateMachine"}]
+    assert rule["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400

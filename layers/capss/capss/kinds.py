@@ -10,3 +10,9 @@ class FileKind(enum.StrEnum):
     """Property transactions: CAPSS bulk upload (multipart field bulkUploadFile)."""
     ITEM_UPDATES = "item-updates"
     """Corrections to items already reported: CAPSS item update (multipart field itemUpdateFile)."""
+
+
+SKIP_DUPLICATES = "skipDuplicates"
+"""The bridge's own onDup choice: skip duplicates, spelled as the file's API generation is
+known to accept it (the client sends `submitWithoutDup` to legacy, `submitWithoutDups` to
+current). Never sent to CAPSS as such."""

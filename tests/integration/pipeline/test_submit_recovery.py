@@ -243,3 +243,58 @@ def test_deleted_version_fails_with_an_alert(pipeline: Pipeline) -> None:
     assert "cannot be read" in (record.error or "")
     assert len(pipeline.alerts.sent) == 1
     assert pipeline.sim.count(endpoint="upload") == 0
+
+
+def test_the_last_receive_gives_up_on_any_error(pipeline: Pipeline) -> None:
+    """Defect 3b: a full /tmp (or a DynamoDB error after boto's retries) is not a
+    TransientError, yet the last receive must still record the file and tell someone."""
+
+    def no_space(ref: FileRef, dest: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    pipeline.submit.objects.download = no_space  # type: ignore[method-assign]
+    ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    last = pipeline.submit_settings.max_receives
+    with pytest.raises(OSError, match="No space left"):
+        submit_message(_message(pipeline, ref, last), pipeline.submit, pipeline.submit_settings)
+    record = pipeline.submit.records.get(ref.pk)
+    assert record is not None
+    assert record.outcome is Outcome.FAILED
+    assert "No space left on device" in (record.error or "")
+    (alert,) = pipeline.alerts.sent
+    assert "Nothing reached CAPSS" in alert.body
+    assert pipeline.sim.count(endpoint="upload") == 0
+
+
+def test_a_poller_that_never_starts_still_gets_an_outcome(pipeline: Pipeline) -> None:
+    """Defect 3c: StartExecution refused on every receive: the file CAPSS holds is told
+    `failed` with what to do, and a redrive's poller records and alerts its real outcome."""
+    arn = pipeline.submit_settings.state_machine_arn
+    definition = pipeline.sfn.describe_state_machine(stateMachineArn=arn)
+    pipeline.sfn.delete_state_machine(stateMachineArn=arn)
+    ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    last = pipeline.submit_settings.max_receives
+    for attempt in range(1, last + 1):
+        with pytest.raises(Exception, match=r"StateMachineDoesNotExist|does not exist"):
+            submit_message(
+                _message(pipeline, ref, attempt), pipeline.submit, pipeline.submit_settings
+            )
+    record = pipeline.submit.records.get(ref.pk)
+    assert record is not None
+    assert record.phase is Phase.SUBMITTED
+    assert record.outcome is Outcome.FAILED
+    (alert,) = pipeline.alerts.sent
+    assert "could not start following its job" in alert.body
+    assert pipeline.sim.count(endpoint="upload") == 1
+    pipeline.sfn.create_state_machine(
+        name="poller", roleArn=definition["roleArn"], definition=definition["definition"]
+    )
+    record = submit_file(ref, pipeline.submit, pipeline.submit_settings)  # the redrive
+    state = poller_input(record, pipeline.submit_settings)
+    state["poll"]["outcome"] = "complete_with_issues"
+    assert finish(state, pipeline.finish, pipeline.finish_settings)["alerted"] is True
+    assert [a.attributes["outcome"] for a in pipeline.alerts.sent] == [
+        "failed",
+        "complete_with_issues",
+    ]
+    assert pipeline.sim.count(endpoint="upload") == 1

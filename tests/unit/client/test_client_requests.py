@@ -219,8 +219,60 @@ def test_upload_defaults_and_complete_at_once() -> None:
     )
     with client_for(capss) as client:
         receipt = client.upload(io.BytesIO(b"<x/>"), "u.xml", FileKind.ITEM_UPDATES)
-    assert dict(capss.seen[-1].url.params) == {"onDup": "submitWithoutDup", "onError": "submit"}
+    assert dict(capss.seen[-1].url.params) == {"onDup": "submitWithoutDups", "onError": "submit"}
+    assert receipt.on_dup == "submitWithoutDups"
     assert receipt.completed is True
+
+
+@pytest.mark.parametrize(
+    ("api", "token_path", "save_path", "spelling"),
+    [
+        (Api.CURRENT, "/oauth2/token", "/api/bulkimport/save", "submitWithoutDups"),
+        (Api.LEGACY, "/oauth/token", "/api/bulkupload/save", "submitWithoutDup"),
+    ],
+)
+def test_skip_duplicates_is_spelled_as_each_generation_accepts(
+    api: Api, token_path: str, save_path: str, spelling: str
+) -> None:
+    """Defect 6: the DOJ's document spells it submitWithoutDup (legacy), the current
+    generation's only public client submitWithoutDups; an explicit spelling is sent as given."""
+    capss = Capss().on(token_path, token_answer()).on(save_path, httpx.Response(202, json=ACCEPTED))
+    with client_for(capss, api=api) as client:
+        chosen = client.upload(io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS)
+        forced = client.upload(
+            io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS, on_dup="submitWithoutDup"
+        )
+    assert chosen.on_dup == spelling
+    assert capss.seen[-2].url.params["onDup"] == spelling
+    assert forced.on_dup == capss.seen[-1].url.params["onDup"] == "submitWithoutDup"
+
+
+def test_a_status_500_without_the_jobs_fields_is_trouble_not_a_verdict() -> None:
+    """Defect 5: a server's generic error JSON, a proxy's HTML page or a body that does not
+    parse is retried and then raised as transient; only a 500 describing the job is final."""
+    generic = {"timestamp": "2026-01-01T00:00:00", "status": 500, "error": "Internal Server Error"}
+    for answer in (
+        httpx.Response(500, json=generic),
+        httpx.Response(503, text="<html><body>Service Unavailable</body></html>"),
+        httpx.Response(500, text="<html>oops</html>"),
+    ):
+        capss = current().on("/api/bulkimport/status/512679", answer)
+        with client_for(capss, max_retries=0) as client, pytest.raises(CapssUnavailable):
+            client.status(STATUS_URL)
+    verdict = {**generic, "statusMessage": "error", "isUploaded": False, "errorMessages": ["bad"]}
+    capss = current().on("/api/bulkimport/status/512679", httpx.Response(500, json=verdict))
+    with client_for(capss, max_retries=0) as client:
+        assert client.status(STATUS_URL).outcome is Outcome.FAILED
+
+
+def test_a_400_quoting_thousands_of_error_items_is_bounded() -> None:
+    """Defect 1: CAPSS's message reaches the record and the alert, so it is clipped."""
+    body = {"errorMessages": [f"item {n}: invalid serial number" for n in range(5000)]}
+    capss = current().on("/api/bulkimport/save", httpx.Response(400, json=body))
+    with client_for(capss) as client, pytest.raises(RequestRejected) as caught:
+        client.upload(io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS)
+    assert len(caught.value.capss_message) <= 1000
+    assert len(str(caught.value)) < 1200
 
 
 class ChunkRecorder(io.BytesIO):
@@ -633,3 +685,59 @@ def test_every_error_has_a_hint_and_a_branch() -> None:
         assert cls is CapssError or issubclass(
             cls, TransientError | NeedsPersonError | ProtocolError
         )
+
+
+@dataclass
+class Run:
+    """A Lambda run's clock: every sleep spends its time."""
+
+    left: float
+
+    def sleep(self, seconds: float) -> None:
+        self.left -= seconds
+
+    def time_left(self) -> float:
+        return self.left
+
+
+def _client_in_run(capss: Capss, run: Run) -> CapssClient:
+    config = ClientConfig(base_url=BASE, client_id="apitest", client_secret=SECRET, timeout=25.0)
+    return CapssClient(
+        config,
+        httpx.MockTransport(capss),
+        token_cache=TokenCache(lambda: 1000.0),
+        sleep=run.sleep,
+        clock=lambda: 1000.0,
+        jitter=lambda: 0.5,
+        time_left=run.time_left,
+    )
+
+
+def test_retries_and_retry_after_waits_stop_within_the_time_left() -> None:
+    """Defect 4: four attempts with 30 s Retry-After waits would outlive the function."""
+    busy = httpx.Response(503, headers={"Retry-After": "30"}, text="busy")
+    capss = current().on("/api/bulkimport/status/512679", busy)
+    run = Run(left=70.0)
+    with _client_in_run(capss, run) as client, pytest.raises(CapssUnavailable):
+        client.status(STATUS_URL)
+    assert capss.paths().count("/api/bulkimport/status/512679") == 3
+    assert run.left >= 2.0
+
+
+def test_no_request_starts_without_the_time_to_finish_and_timeouts_are_cut() -> None:
+    capss = current()
+    run = Run(left=1.0)
+    with _client_in_run(capss, run) as client, pytest.raises(CapssTimeout) as caught:
+        client.upload(io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS)
+    assert caught.value.maybe_accepted is False
+    assert capss.seen == []
+    seen_timeouts: list[object] = []
+
+    def timed(request: httpx.Request) -> httpx.Response:
+        seen_timeouts.append(request.extensions["timeout"]["read"])
+        return httpx.Response(202, json=ACCEPTED)
+
+    capss = current().on("/api/bulkimport/save", timed)
+    with _client_in_run(capss, Run(left=7.5)) as client:
+        client.upload(io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS)
+    assert seen_timeouts == [7.5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, BinaryIO
 
@@ -10,7 +11,7 @@ from capss import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import Alert
 from capss.pipeline.files import FileRef
-from capss.pipeline.finish import FinishDeps, finish
+from capss.pipeline.finish import EXECUTION_STATUS_CHANGE, FinishDeps, finish, poller_stopped
 from capss.pipeline.memory import MemoryRecordStore
 from capss.pipeline.ports import ObjectInfo
 from capss.pipeline.records import Phase
@@ -124,4 +125,45 @@ def test_a_job_capss_failed_is_filed_as_capss_refusing_it(deps: FinishDeps) -> N
 
 def test_a_clean_finish_alerts_nobody_unless_asked(deps: FinishDeps) -> None:
     assert finish(_state(outcome="complete"), deps, SETTINGS)["alerted"] is False
+    assert deps.alerts.sent == []  # type: ignore[attr-defined]
+
+
+def _stopped_event(status: str, **state: Any) -> dict[str, Any]:
+    """EventBridge's event for a poller execution that ended without its last step."""
+    return {
+        "detail-type": EXECUTION_STATUS_CHANGE,
+        "source": "aws.states",
+        "detail": {
+            "name": "day-abc",
+            "status": status,
+            "input": json.dumps({**_state(), **state}),
+            "error": "States.Timeout" if status == "TIMED_OUT" else None,
+            "cause": None,
+        },
+    }
+
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
+def test_a_poller_that_stopped_without_its_last_step_fails_the_file_with_an_alert(
+    deps: FinishDeps, status: str
+) -> None:
+    """Defect 3a: the safety net (an EventBridge rule) gives the file its outcome."""
+    assert finish(poller_stopped(_stopped_event(status)), deps, SETTINGS) == {
+        "outcome": "failed",
+        "alerted": True,
+    }
+    record = deps.records.get(REF.pk)
+    assert record is not None
+    assert record.phase is Phase.DONE
+    assert f"ended {status}" in (record.error or "")
+    (alert,) = deps.alerts.sent  # type: ignore[attr-defined]
+    assert f"What to do: {advice.POLLER_STOPPED}" in alert.body
+
+
+def test_the_safety_net_after_a_recorded_outcome_only_sends_an_owed_alert(
+    deps: FinishDeps,
+) -> None:
+    finish(_state(outcome="complete"), deps, SETTINGS)
+    answer = finish(poller_stopped(_stopped_event("FAILED")), deps, SETTINGS)
+    assert answer == {"outcome": "complete", "alerted": False}
     assert deps.alerts.sent == []  # type: ignore[attr-defined]

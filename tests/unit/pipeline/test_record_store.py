@@ -145,3 +145,26 @@ def test_a_stale_copy_cannot_update_either(store: RecordStore) -> None:
     assert current is not None
     assert current.polls == 0
     assert mine.revision == current.revision - 1
+
+
+def test_releasing_a_content_claim_another_copy_released_first_is_a_no_op(
+    store: RecordStore,
+) -> None:
+    """Defect 7: two later copies of a never-sent file both release its content claim."""
+    earlier = store.claim(REF, "transactions", timedelta(minutes=5)).record
+    earlier.license, earlier.sha256 = "000000300", "ab" * 32
+    assert store.claim_content(earlier) is None
+    store.release_content(earlier)
+    store.release_content(earlier)  # the losing copy: must not raise
+    later = FileRecord(
+        pk="FILE#bucket/incoming/transactions/000000300/again.xml#v2",
+        bucket="bucket",
+        key="incoming/transactions/000000300/again.xml",
+        version_id="v2",
+        kind="transactions",
+        license="000000300",
+        sha256="ab" * 32,
+    )
+    assert store.claim_content(later) is None
+    store.release_content(earlier)  # no longer the holder: the later claim stays
+    assert store.claim_content(earlier) == later.pk

@@ -18,7 +18,7 @@ def test_defaults() -> None:
     assert settings.capss.base_url == "https://capss-sb.doj.ca.gov"
     assert settings.capss.api == "current"
     assert settings.capss.tls_ciphers == "DEFAULT"
-    assert settings.on_dup == "submitWithoutDup"
+    assert settings.on_dup == "skipDuplicates"
     assert settings.on_error == "submit"
     assert settings.xsd_uri is None
 

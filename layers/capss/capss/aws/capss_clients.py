@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from capss.aws.wiring import seconds_left
 from capss.client.api import Api
 from capss.client.client import CapssClient, ClientConfig
 from capss.pipeline.credentials import LicenseCredentials
@@ -11,15 +12,18 @@ from capss.pipeline.settings import CapssSettings
 
 SUBMIT_TIMEOUT = 25.0
 STATUS_TIMEOUT = 10.0
-"""Seconds per CAPSS request; with the client's retries a call stays well inside the
-function's timeout (300 s submit, 60 s status), so CAPSS being slow is an error the code
-handles, never a killed function."""
+"""Seconds per CAPSS request (cut to the time the invocation has left)."""
+MARGIN_SECONDS = 20.0
+"""Kept back from Lambda's remaining time: every retry and Retry-After wait stops this long
+before the function's timeout, so a slow CAPSS is an error the code records (the record
+saved, the alert sent, the message handed back), never a killed function."""
 
 
 def capss_clients(
     capss: CapssSettings, timeout: float = SUBMIT_TIMEOUT
 ) -> Callable[[LicenseCredentials], CapssClient]:
     """Opens a CAPSS client for a license; its secret may move it to another API or host."""
+    time_left = seconds_left(MARGIN_SECONDS)
 
     def open_client(credentials: LicenseCredentials) -> CapssClient:
         return CapssClient(
@@ -31,7 +35,8 @@ def capss_clients(
                 ca_bundle=capss.ca_bundle,
                 tls_ciphers=capss.tls_ciphers,
                 timeout=timeout,
-            )
+            ),
+            time_left=time_left,
         )
 
     return open_client

@@ -228,11 +228,16 @@ class DynamoRecordStore:
         return None
 
     def release_content(self, record: FileRecord) -> None:
-        self._table.delete_item(
-            Key={"pk": content_pk(record)},
-            ConditionExpression="file_pk = :mine",
-            ExpressionAttributeValues={":mine": record.pk},
-        )
+        try:
+            self._table.delete_item(
+                Key={"pk": content_pk(record)},
+                ConditionExpression="file_pk = :mine",
+                ExpressionAttributeValues={":mine": record.pk},
+            )
+        except ClientError as error:
+            # Another later copy released it first (and may hold it now): nothing to undo.
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def get(self, pk: str) -> FileRecord | None:
         item = self._table.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")

@@ -9,7 +9,7 @@ from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.sns import SnsAlertSender
 from capss.aws.wiring import aws_client, cold_start
-from capss.pipeline.finish import FinishDeps, finish
+from capss.pipeline.finish import EXECUTION_STATUS_CHANGE, FinishDeps, finish, poller_stopped
 from capss.pipeline.settings import FinishSettings
 
 
@@ -25,6 +25,9 @@ def runtime() -> tuple[FinishSettings, FinishDeps]:
     return settings, deps
 
 
-def finish_file(state: dict[str, Any]) -> dict[str, Any]:
+def finish_file(event: dict[str, Any]) -> dict[str, Any]:
+    """The poller's last step, or EventBridge telling that a poller stopped without it."""
     settings, deps = runtime()
-    return finish(state, deps, settings)
+    if event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        return finish(poller_stopped(event), deps, settings)
+    return finish(event, deps, settings)

@@ -7,7 +7,7 @@ from typing import Any
 from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients
 from capss.aws.dynamodb import DynamoRecordStore
 from capss.aws.secrets import license_secrets
-from capss.aws.wiring import cold_start
+from capss.aws.wiring import RemainingTime, cold_start, invoked
 from capss.pipeline.poll import StatusDeps, check_status
 from capss.pipeline.settings import StatusSettings
 
@@ -23,6 +23,7 @@ def runtime() -> tuple[StatusSettings, StatusDeps]:
     return settings, deps
 
 
-def status_check(state: dict[str, Any]) -> dict[str, Any]:
+def status_check(state: dict[str, Any], context: RemainingTime | None = None) -> dict[str, Any]:
     settings, deps = runtime()
+    invoked(context)
     return check_status(state, deps, settings)

@@ -13,7 +13,7 @@ from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
-from capss.aws.wiring import aws_client, cold_start
+from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.intake.convert import load_mapping
 from capss.intake.validate import validate_stream
 from capss.pipeline.settings import SubmitSettings
@@ -47,13 +47,14 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     return settings, deps
 
 
-def submit_batch(event: dict[str, Any]) -> dict[str, Any]:
+def submit_batch(event: dict[str, Any], context: RemainingTime | None = None) -> dict[str, Any]:
     """An SQS batch of S3 notifications; the messages to try again are reported back.
 
     An unexpected error also sends its message back: after the last receive it lands in
     the dead-letter queue, whose alarm tells ops.
     """
     settings, deps = runtime()
+    invoked(context)
     failures = []
     for message in event.get("Records", []):
         try:

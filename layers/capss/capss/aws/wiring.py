@@ -9,13 +9,42 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
 
 import boto3
 
 T = TypeVar("T")
 
 _COLD_STARTS: list[functools._lru_cache_wrapper[Any]] = []
+
+
+class RemainingTime(Protocol):
+    """What the wiring needs of Lambda's context object."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+# Per thread: the local stack runs several functions' invocations at once in one process.
+_INVOCATION: ContextVar[RemainingTime | None] = ContextVar("capss_invocation", default=None)
+
+
+def invoked(context: RemainingTime | None) -> None:
+    """The running invocation's context: the clock every CAPSS retry must stop within."""
+    _INVOCATION.set(context)
+
+
+def seconds_left(margin: float) -> Callable[[], float | None]:
+    """Seconds the running invocation may still spend, keeping `margin` to record what
+    happened (save the record, alert, hand the message back) before Lambda stops it."""
+
+    def left() -> float | None:
+        context = _INVOCATION.get()
+        if context is None:
+            return None
+        return context.get_remaining_time_in_millis() / 1000 - margin
+
+    return left
 
 
 def cold_start(build: Callable[[], T]) -> Callable[[], T]:

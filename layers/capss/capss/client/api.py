@@ -19,6 +19,8 @@ class Api(enum.StrEnum):
 class Endpoints:
     oauth_path: str
     upload: dict[FileKind, str]
+    skip_duplicates: str
+    """onDup's "skip duplicates" as this generation is known to accept it."""
 
 
 _ENDPOINTS = {
@@ -28,6 +30,8 @@ _ENDPOINTS = {
             FileKind.TRANSACTIONS: "/api/bulkimport/save",
             FileKind.ITEM_UPDATES: "/api/itemupdate/updateItem",
         },
+        # The only public client of this generation (2026) sends this to /api/bulkimport/save.
+        skip_duplicates="submitWithoutDups",
     ),
     Api.LEGACY: Endpoints(
         oauth_path="/oauth/token",
@@ -35,6 +39,8 @@ _ENDPOINTS = {
             FileKind.TRANSACTIONS: "/api/bulkupload/save",
             FileKind.ITEM_UPDATES: "/api/itemupdate/updateItem",
         },
+        # The DOJ's document for this generation spells it so.
+        skip_duplicates="submitWithoutDup",
     ),
 }
 

@@ -23,9 +23,10 @@ from typing import Any, BinaryIO, TypeVar
 
 import httpx
 
+from capss.bounds import clip
 from capss.client.api import TOKEN_FORM, UPLOAD_FIELD, Api, endpoints
 from capss.client.auth import PROCESS_CACHE, BearerAuth, Origin, Token, TokenCache, cache_key, mask
-from capss.client.status import StatusResult, normalise_status
+from capss.client.status import StatusResult, describes_job, normalise_status
 from capss.client.tls import DEFAULT_CIPHERS, ssl_context
 from capss.errors import (
     BadCredentials,
@@ -41,7 +42,7 @@ from capss.errors import (
     TlsFailure,
     TransientError,
 )
-from capss.kinds import FileKind
+from capss.kinds import SKIP_DUPLICATES, FileKind
 
 SANDBOX_URL = "https://capss-sb.doj.ca.gov"
 PRODUCTION_URL = "https://capss.doj.ca.gov"
@@ -51,9 +52,13 @@ _BACKOFF_CAP_SECONDS = 8.0
 # A Retry-After longer than this is handed to the caller (queue or state machine) to wait out.
 _MAX_INLINE_RETRY_AFTER_SECONDS = 30.0
 _EXCERPT_LENGTH = 200
+_MAX_LINK_LENGTH = 2048
+_MAX_ID_LENGTH = 128
 _NOT_TAKEN_STATUSES = frozenset({503})
 """5xx answers after which an upload certainly created no job (unavailable: refused at the door)."""
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_MIN_ATTEMPT_SECONDS = 2.0
+"""No request starts, and no retry waits, when less than this would be left of the run."""
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +115,8 @@ class UploadReceipt:
     attempts: int
     completed: bool
     """CAPSS answered "complete" at once (seen for item updates)."""
+    on_dup: str
+    """The onDup value sent, in this generation's spelling."""
     raw: dict[str, Any] = field(repr=False)
 
 
@@ -125,7 +132,10 @@ class CapssClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        time_left: Callable[[], float | None] = lambda: None,
     ) -> None:
+        """`time_left` gives the seconds the caller can still spend (None: no limit); every
+        retry, Retry-After wait and request timeout stops within it."""
         self.config = config
         self._endpoints = endpoints(config.api)
         base_url = httpx.URL(config.base_url)
@@ -141,6 +151,7 @@ class CapssClient:
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
+        self._time_left = time_left
         self._secrets = (config.client_secret,)
         self._http = httpx.Client(
             verify=ssl_context(config.ca_bundle, config.tls_ciphers),
@@ -202,6 +213,7 @@ class CapssClient:
         with self._translated("the token request"):
             response = self._http.post(
                 url,
+                timeout=self._request_timeout("the token request"),
                 data=TOKEN_FORM,
                 auth=httpx.BasicAuth(self.config.client_id, self.config.client_secret),
                 headers={"Accept": "application/json"},
@@ -240,11 +252,13 @@ class CapssClient:
         fileobj: BinaryIO,
         filename: str,
         kind: FileKind,
-        on_dup: str = "submitWithoutDup",
+        on_dup: str = SKIP_DUPLICATES,
         on_error: str = "submit",
     ) -> UploadReceipt:
         """Send a file to CAPSS. The file object is streamed and must be seekable."""
         url = self._base + self._endpoints.upload[kind]
+        if on_dup == SKIP_DUPLICATES:
+            on_dup = self._endpoints.skip_duplicates
         params = {"onDup": on_dup, "onError": on_error}
         what = f"the upload of {filename}"
 
@@ -252,7 +266,9 @@ class CapssClient:
             # httpx seeks the file back to its start each time it renders the body.
             files = {UPLOAD_FIELD[kind]: (filename, fileobj, "application/xml")}
             with self._translated(what):
-                response = self._http.post(url, params=params, files=files)
+                response = self._http.post(
+                    url, params=params, files=files, timeout=self._request_timeout(what)
+                )
             code = response.status_code
             if code >= 500 and (code not in _NOT_TAKEN_STATUSES or _has_submission(response)):
                 # A 500, or a gateway's 502/504, may come after CAPSS created the job.
@@ -264,9 +280,18 @@ class CapssClient:
                 )
             self._refuse(response, what)
             body = self._json(response, what)
-            if _status_link(body.get("links")) is None and not _completed(body):
+            link = _status_link(body.get("links"))
+            if link is None and not _completed(body):
                 raise ProtocolError(
                     f"CAPSS accepted {filename} but gave no status link: {self._excerpt(response)}"
+                )
+            submission = body.get("submission")
+            submission_id = submission.get("submissionId") if isinstance(submission, dict) else None
+            # Both go into the record, the execution input and alerts: no real one is this long.
+            if len(link or "") > _MAX_LINK_LENGTH or len(str(submission_id or "")) > _MAX_ID_LENGTH:
+                raise ProtocolError(
+                    f"CAPSS's answer to {what} carries a status link or submission id too long"
+                    f" to be real: {self._excerpt(response)}"
                 )
             return body
 
@@ -282,6 +307,7 @@ class CapssClient:
             status=str(body.get("status") or ""),
             attempts=attempts,
             completed=_completed(body),
+            on_dup=on_dup,
             raw=body,
         )
 
@@ -294,11 +320,16 @@ class CapssClient:
 
         def get() -> httpx.Response:
             with self._translated(what):
-                response = self._http.get(url, headers={"Accept": "application/json"})
+                response = self._http.get(
+                    url,
+                    headers={"Accept": "application/json"},
+                    timeout=self._request_timeout(what),
+                )
             if response.status_code == 404:
                 raise JobNotFound(f"CAPSS does not know the job at {url} (HTTP 404)")
-            # A 500 with a body is CAPSS's verdict on the job ("error processing file").
-            if not (response.status_code == 500 and _json_object(response) is not None):
+            # A 500 whose body describes the job is CAPSS's verdict on it ("error processing
+            # file"); a server's or proxy's error page is trouble on the way, retried.
+            if not (response.status_code == 500 and describes_job(_json_object(response))):
                 self._refuse(response, what)
             return response
 
@@ -345,7 +376,8 @@ class CapssClient:
                 if attempt > self.config.max_retries or not retry_if(error):
                     raise
                 delay = self._delay(attempt, error.retry_after)
-                if delay is None:
+                left = self._time_left()
+                if delay is None or (left is not None and left - delay < _MIN_ATTEMPT_SECONDS):
                     raise
                 logger.info(
                     "CAPSS call failed, retrying",
@@ -361,6 +393,16 @@ class CapssClient:
             return retry_after if retry_after <= _MAX_INLINE_RETRY_AFTER_SECONDS else None
         ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1))
         return float(self._jitter() * ceiling)
+
+    def _request_timeout(self, what: str) -> float:
+        """The configured timeout, cut to the time left; no request at all when too little is."""
+        left = self._time_left()
+        if left is None:
+            return self.config.timeout
+        if left < _MIN_ATTEMPT_SECONDS:
+            # Raised before anything is sent: CAPSS certainly has nothing from this request.
+            raise CapssTimeout(f"no time left in this run for {what}: not sent")
+        return min(self.config.timeout, left)
 
     def _translated(self, what: str) -> _Translation:
         return _Translation(self._base, what)
@@ -556,7 +598,8 @@ def _capss_message(response: httpx.Response) -> str:
         ):
             value = body.get(key)
             if value:
-                return value if isinstance(value, str) else json.dumps(value)
+                # errorMessages may quote every bad item of a large file.
+                return clip(value if isinstance(value, str) else json.dumps(value))
     text = response.text.strip()
     return text[:_EXCERPT_LENGTH] if text else "(no message)"
 

@@ -27,6 +27,28 @@ class StatusResult:
     retry_after: float | None = None
 
 
+_JOB_FIELDS = frozenset(
+    {
+        # current
+        "isUploaded",
+        "jobStatisticsMessageList",
+        "hasErrors",
+        "hasDuplicates",
+        "savedCount",
+        "errorMessages",
+        "successMessages",
+        "fileName",
+        "notifyDupsOrErrors",
+        # legacy
+        "statistics",
+        "stores",
+        "licenseNumber",
+        "submission",
+    }
+)
+"""Keys only a job's own status answer carries; a generic error body (Spring Boot's
+timestamp, status, error, path, message) has none of them."""
+
 _COMPLETE = "complete"
 _FAILED_WORDS = frozenset({"failed", "failure", "error", "rejected"})
 
@@ -48,6 +70,11 @@ _LEGACY_STATISTICS = {
     "errorItems": "errors",
     "duplicateItems": "duplicates",
 }
+
+
+def describes_job(body: Mapping[str, Any] | None) -> bool:
+    """The answer is about the job (so its verdict counts), not a server's error page."""
+    return body is not None and not _JOB_FIELDS.isdisjoint(body)
 
 
 def normalise_status(

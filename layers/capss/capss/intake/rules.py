@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
+from capss.bounds import clip
 from capss.intake.reader import line_of
 from capss.intake.report import Problem, ProblemLog, Severity
 
@@ -23,6 +24,7 @@ KNOWN_ITEM_TYPES = frozenset({"BUY", "PAWN", "CONSIGN", "TRADE", "AUCTION"})
 ESSENTIAL_ITEM_FIELDS = ("type", "loanBuyNumber", "amount", "article", "description")
 _READ_ITEM_FIELDS = frozenset(ESSENTIAL_ITEM_FIELDS)
 ON_FILE = "on file"
+LICENSE_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
 _TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?"
@@ -107,14 +109,23 @@ class EnvelopeRules:
                 line,
             )
             return
+        if not LICENSE_SHAPE.fullmatch(license_number):
+            # Checked before the value is used anywhere: it becomes a key, a secret name and a tag.
+            self.error(
+                "license-format",
+                f"{LICENSE} {clip(license_number, 40)!r} is not a dealer license: 1 to 20 letters,"
+                ' digits or hyphens, e.g. licenseNumber="000000300".',
+                line,
+            )
+            return
         if self.license_number is None:
             self.license_number = license_number
             if self._expected_license is not None and license_number != self._expected_license:
                 self.error(
                     "license-mismatch",
                     f"The file is for license {license_number}, but it would be sent with the "
-                    f"CAPSS credentials of license {self._expected_license}: check the file went "
-                    "to the right store's folder.",
+                    f"CAPSS credentials of license {clip(self._expected_license, 40)}: check the"
+                    " file went to the right store's folder.",
                     line,
                 )
         elif license_number != self.license_number:

@@ -37,11 +37,37 @@ class Deployment:
 AGAIN = "then drop the file again."
 SECRET_JSON = '{"client_id": "...", "client_secret": "..."}'  # noqa: S105 - a template
 
+RESENT_DUPLICATES = (
+    "CAPSS's answer to the first upload was lost, so the bridge sent the file again asking CAPSS"
+    " to skip what it already had: the duplicates are those items, saved once. Nothing to do."
+)
 CHECK_DUPLICATES = (
     "Duplicates were already in CAPSS and were not saved again: check that the POS did not"
     " export the same transactions twice."
 )
 
+REDRIVE = (
+    "The S3 event is in the intake dead-letter queue: once CAPSS answers again (try"
+    " `capss token`), redrive it (`capss redrive`, or SQS console > the queue > Start DLQ redrive)"
+)
+POLLER_NOT_STARTED = (
+    "CAPSS accepted the file (submission and status link above), but the bridge could not"
+    f" start following its job. Check it with `capss status <status link>`. {REDRIVE}: the"
+    " bridge then follows the job and records and alerts its real outcome. Do not drop the file"
+    " again."
+)
+POLLER_STOPPED = (
+    "The poller following this file's CAPSS job stopped before it recorded an outcome (see the"
+    " error above and the execution in Step Functions). Check the job with"
+    " `capss status <status link>`: CAPSS may have saved the file. To send the same bytes"
+    " again, upload them with the object metadata capss-resend=true (a plain re-drop is"
+    " refused as a repeat)."
+)
+FAILED_IN_CAPSS = (
+    "CAPSS ended this file's job as failed (its message above). Fix the cause and drop the"
+    " corrected file; to send these same bytes again, upload them with the object metadata"
+    " capss-resend=true (a plain re-drop is refused as a repeat)."
+)
 XSD_NOT_S3 = "Set the OfficialXsdS3Uri parameter to s3://bucket/key of the DOJ's XSD."
 XSD_UNREADABLE = f"Fix or clear the OfficialXsdS3Uri parameter, {AGAIN}"
 UNREADABLE_UPLOAD_ANSWER = (
@@ -127,18 +153,25 @@ def fix_errors(record: FileRecord) -> str:
 
 def poller_failed(record: FileRecord, where: Deployment) -> str:
     return (
-        "Look at the error above and the file's record. CAPSS may have saved the file, so"
-        f" before dropping it again: {check_job(record, where)}"
+        "Look at the error above and the file's record. CAPSS may have saved the file:"
+        f" {check_job(record, where)} A plain re-drop of the same bytes is refused as a repeat;"
+        f" to send them again on purpose: {resend(record)}"
+    )
+
+
+def resend(record: FileRecord) -> str:
+    target = _object(record)
+    return (
+        f"`aws s3 cp {target} {target} --metadata capss-resend=true --metadata-directive"
+        " REPLACE` (or in the S3 console: the object > Actions > Edit metadata > add"
+        " user-defined key capss-resend, value true)."
     )
 
 
 def identical_file(record: FileRecord) -> str:
-    target = _object(record)
     return (
         "Nothing to do if the POS exported the same file twice. To send these bytes again on"
-        f" purpose: `aws s3 cp {target} {target} --metadata capss-resend=true"
-        " --metadata-directive REPLACE` (or in the S3 console: the object > Actions > Edit"
-        " metadata > add user-defined key capss-resend, value true)."
+        f" purpose: {resend(record)}"
     )
 
 
@@ -176,7 +209,7 @@ def give_up(*, maybe_in_capss: bool, where: Deployment) -> str:
     if maybe_in_capss:
         return (
             f"An upload attempt may have reached CAPSS: do not drop the file again. {redrive};"
-            " the bridge then sends it with onDup=submitWithoutDup so CAPSS skips what it has."
+            " the bridge then sends it with a skip-duplicates onDup so CAPSS skips what it has."
         )
     return f"Nothing reached CAPSS. {redrive} and the file is sent, or drop it again."
 
@@ -197,11 +230,33 @@ def for_error(error: CapssError, record: FileRecord, where: Deployment) -> str:
             f" was refused, check the CapssEnvironment parameter and CAPSS's certificate; {AGAIN}"
         )
     if isinstance(error, RequestRejected):
+        for name, parameter, metadata in (
+            ("ondup", "OnDup", "capss-on-dup"),
+            ("onerror", "OnError", "capss-on-error"),
+        ):
+            if name in error.capss_message.lower():
+                return option_refused(parameter, metadata, maybe_in_capss=record.maybe_in_capss)
         return (
             "CAPSS refused the file as sent: correct what its message says, then drop the"
             f" corrected file again: {drop_again(record)}."
         )
     return error.hint
+
+
+def option_refused(parameter: str, metadata: str, *, maybe_in_capss: bool) -> str:
+    """CAPSS refused the onDup or onError value the bridge sent (a 400 naming it)."""
+    change = (
+        f"CAPSS refused the {parameter[:2].lower()}{parameter[2:]} value sent (see its message):"
+        f" set the stack's {parameter} parameter to a value CAPSS accepts (for OnDup the other"
+        " spelling, submitWithoutDup or submitWithoutDups) and redeploy, or give this file the"
+        f" object metadata {metadata}."
+    )
+    if maybe_in_capss:
+        return (
+            f"{change} An earlier attempt may have reached CAPSS, so a plain re-drop is refused"
+            f" as a repeat: upload the file again with {metadata} and capss-resend=true."
+        )
+    return f"{change} Then drop the file again."
 
 
 # The `capss` command's next steps: its user holds a client id and secret, not the stack.
@@ -233,9 +288,13 @@ def next_step(record: FileRecord, where: Deployment) -> str:
     """The advice for a final outcome; for a finish with issues, only what CAPSS counted."""
     if record.hint:
         return record.hint
+    if record.outcome is Outcome.FAILED and record.maybe_in_capss:
+        return FAILED_IN_CAPSS
     if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
         return next_steps(record, where)[record.outcome]
     errors, duplicates = record.counts.errors, record.counts.duplicates
+    if not errors and record.resent:
+        return RESENT_DUPLICATES
     if errors == 0:
         return CHECK_DUPLICATES
     if errors and duplicates == 0:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from capss.bounds import clip, clip_list
 from capss.intake.report import problem_text
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
-from capss.pipeline.records import FileRecord
+from capss.pipeline.records import FileRecord, RecordChanged
 from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
+ATTRIBUTE_LIMIT = 64
 
 _SUBJECTS = {
     Outcome.REJECTED: "Rejected by the bridge, not sent",
@@ -31,6 +33,8 @@ _SUBJECTS = {
 """Who acted comes first: the bridge refusing a file needs a fix in the export, CAPSS refusing
 it a look at CAPSS's message; filters can still use the `outcome` message attribute."""
 CAPSS_REFUSED = "CAPSS refused"
+FAILED_AFTER_SENDING = "Failed after reaching CAPSS"
+"""A file CAPSS may hold (accepted, or an upload without an answer): not "not reported"."""
 
 _HEADLINES = {
     Outcome.REJECTED: "was rejected before sending: nothing reached CAPSS",
@@ -56,6 +60,8 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
     outcome = record.outcome
     license_number = record.license or "unknown license"
     said = CAPSS_REFUSED if record.capss_refused else _SUBJECTS[outcome]
+    if outcome is Outcome.FAILED and record.maybe_in_capss and not record.capss_refused:
+        said = FAILED_AFTER_SENDING
     subject = f"{said}: {license_number} {record.name}"
     # SNS takes printable ASCII on one line only.
     subject = "".join(c if " " <= c <= "~" else "?" for c in subject)
@@ -79,22 +85,27 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
         lines.append(f"Finished:    {record.completed_at}")
     if any(value is not None for value in record.counts.to_json().values()):
         lines += ["", "Counts from CAPSS:", *_counts(record.counts)]
+    # Every list is bounded: an alert over SNS's 256 KB would never be sent at all.
     if record.problems:
         lines += ["", "Problems found in the file:"]
-        lines += [f"  - {problem_text(problem)}" for problem in record.problems]
+        lines += [f"  - {text}" for text in clip_list(map(problem_text, record.problems))]
     if record.messages:
         lines += ["", "CAPSS said:"]
-        lines += [f"  - {message}" for message in record.messages]
+        lines += [f"  - {message}" for message in clip_list(record.messages)]
     if record.notes:
         lines += ["", "Notes from the bridge:"]
-        lines += [f"  - {note}" for note in record.notes]
+        lines += [f"  - {note}" for note in clip_list(record.notes)]
     if record.error:
-        lines += ["", f"What went wrong: {record.error}"]
+        lines += ["", f"What went wrong: {clip(record.error)}"]
     lines += ["", f"What to do: {advice.next_step(record, where)}"]
     return Alert(
         subject=subject,
         body="\n".join(lines) + "\n",
-        attributes={"outcome": outcome.value, "license": license_number, "kind": record.kind},
+        attributes={
+            "outcome": outcome.value,
+            "license": clip(license_number, ATTRIBUTE_LIMIT),
+            "kind": record.kind,
+        },
     )
 
 
@@ -131,14 +142,28 @@ def notify(
 ) -> bool:
     """Sends a final record's alert once; True when it was sent now.
 
-    The flag is saved only after the send, so a send that fails is tried again when the
-    step is retried (queue redelivery, ASL Retry), and one that went out is never repeated.
+    The flag is saved (conditionally on the revision read) *before* the send: of two attempts
+    racing to alert (a late duplicate event during the finish step), only the one whose save
+    wins sends. A send that fails takes the flag back, so the retried step (queue
+    redelivery, ASL Retry) sends it then.
     """
     if record.alerted or not should_alert(record, alert_on_complete=alert_on_complete):
         return False
-    alerts.send(compose_alert(record, where))
+    alert = compose_alert(record, where)
     record.alerted = True
-    records.save(record)
+    try:
+        records.save(record)
+    except RecordChanged:
+        current = records.get(record.pk)
+        if current is not None and current.alerted:
+            return False  # the other attempt sends it
+        raise
+    try:
+        alerts.send(alert)
+    except Exception:
+        record.alerted = False
+        records.save(record)
+        raise
     return True
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from capss.bounds import clip
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
@@ -53,9 +54,16 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     poll = state.get("poll", {})
     # Status checks that heard nothing new left the record's count behind.
     record.polls = max(record.polls, int(poll.get("polls", 0)))
-    if "error" in state:
+    # A give-up alerted before the poller ran (it could not be started): the real outcome
+    # is news again.
+    record.alerted = False
+    if "stopped" in state:
         record.outcome = Outcome.FAILED
-        record.error = _error_text(state["error"])
+        record.error = clip(str(state["stopped"]))
+        record.hint = advice.POLLER_STOPPED
+    elif "error" in state:
+        record.outcome = Outcome.FAILED
+        record.error = clip(_error_text(state["error"]))
         record.hint = advice.poller_failed(record, settings.deployment)
     else:
         record.outcome = Outcome(poll.get("outcome", Outcome.FAILED.value))
@@ -83,6 +91,21 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     announce(record, deps.records, deps.events, where=settings.deployment)
     logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})
     return {"outcome": record.outcome.value, "alerted": alerted}
+
+
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def poller_stopped(event: dict[str, Any]) -> dict[str, Any]:
+    """The poller's own input, from EventBridge's event for an execution that failed, timed
+    out or was aborted: the safety net records `failed` and alerts, unless finished."""
+    detail = event["detail"]
+    state: dict[str, Any] = json.loads(detail["input"])
+    state["stopped"] = (
+        f"The poller execution {detail.get('name', '')} ended {detail['status']}"
+        f" ({detail.get('error') or 'no error given'}: {detail.get('cause') or 'no cause given'})"
+    )
+    return state
 
 
 def _error_text(error: Any) -> str:

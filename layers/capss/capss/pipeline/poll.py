@@ -12,12 +12,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from capss.errors import JobNotFound, TransientError
+from capss.bounds import clip_list
+from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
 from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
 from capss.pipeline.records import FileRecord, raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
 from capss.telemetry import about, logger
+
+MAX_POLLS = 2000
+"""Status checks one execution makes at most, whatever the settings: a Standard execution
+fails at 25,000 history events, a check costs 9 (Wait, Task, Choice) and ASL retries add 3
+each, so 2,000 checks leave room for over 2,000 retries. Reaching it ends in `timed_out`."""
 
 NOT_FOUND_LIMIT = 5
 """Consecutive 404s on a link CAPSS handed out before a person is asked to look."""
@@ -68,11 +74,12 @@ def check_status(
         # CAPSS has been seen to answer 404 for a job it has only just handed out.
         not_found += 1
         logger.info("CAPSS does not show the job yet", extra={"not_found": not_found})
-    except TransientError as error:
-        # CAPSS accepted the file: an outage while it works on it only costs time, so the
-        # poll budget, not a retry count, decides when a person has to look.
+    except (TransientError, ProtocolError) as error:
+        # CAPSS accepted the file: an outage while it works on it only costs time, and an
+        # answer that does not carry the job's own outcome (a proxy's page, a body that does
+        # not parse) is not CAPSS's verdict on it. The poll budget decides when to stop.
         unreachable += 1
-        retry_after = error.retry_after
+        retry_after = error.retry_after if isinstance(error, TransientError) else None
         logger.warning("status check failed, will check again", extra={"error": str(error)})
     else:
         not_found = unreachable = 0
@@ -94,7 +101,7 @@ def check_status(
         "wait_seconds": wait,
         "polls": polls,
         "waited_seconds": waited,
-        "within_budget": waited + wait <= settings.poll.budget_seconds,
+        "within_budget": waited + wait <= settings.poll.budget_seconds and polls < MAX_POLLS,
         "not_found": not_found,
         "unreachable": unreachable,
     }
@@ -104,7 +111,7 @@ def _take_answer(record: FileRecord, result: Any) -> list[str]:
     """Puts CAPSS's answer on the record; the names of the attributes it changed."""
     answer = {
         "counts": result.counts if isinstance(result.counts, Counts) else Counts(),
-        "messages": list(result.messages),
+        "messages": clip_list(result.messages),
         "capss_status": raw_excerpt(result.raw),
     }
     changed = [name for name, value in answer.items() if getattr(record, name) != value]

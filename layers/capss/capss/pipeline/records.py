@@ -89,6 +89,8 @@ class FileRecord:
     capss_refused: bool = False
     """CAPSS itself said no (a 400 to the upload, or a job it failed), not the bridge."""
     """An upload may have reached CAPSS: the same bytes must not go again unasked."""
+    resent: bool = False
+    """Sent again with skip-duplicates after an upload whose answer was lost."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
     announced: str | None = None

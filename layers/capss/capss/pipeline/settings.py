@@ -13,12 +13,21 @@ from dataclasses import dataclass
 from datetime import date
 
 from capss.errors import NeedsPersonError
+from capss.kinds import SKIP_DUPLICATES
 from capss.pipeline import advice
 
-ON_DUP_CHOICES = ("cancel", "submitDups", "submitWithoutDup", "submitWithoutDups")
-"""CAPSS's spelling of "skip duplicates" is not documented for sure (one public client
-sends submitWithoutDups): both are offered, so an operator can switch without a code change."""
-SKIP_DUPLICATES = frozenset({"submitWithoutDup", "submitWithoutDups"})
+ON_DUP_CHOICES = (
+    "cancel",
+    "submitDups",
+    SKIP_DUPLICATES,
+    "submitWithoutDup",
+    "submitWithoutDups",
+)
+"""CAPSS's spelling of "skip duplicates" differs between sources (the DOJ's document:
+submitWithoutDup; the current generation's only public client: submitWithoutDups).
+skipDuplicates sends the one each generation is known to accept; the two spellings force one,
+so an operator can switch without a code change."""
+SKIP_CHOICES = frozenset({SKIP_DUPLICATES, "submitWithoutDup", "submitWithoutDups"})
 ON_ERROR_CHOICES = ("cancel", "submit")
 
 
@@ -144,7 +153,7 @@ class SubmitSettings:
             state_machine_arn=_text(env, "STATE_MACHINE_ARN"),
             capss=CapssSettings.from_env(env),
             poll=PollSettings.from_env(env),
-            on_dup=_choice(env, "CAPSS_ON_DUP", "submitWithoutDup", ON_DUP_CHOICES),
+            on_dup=_choice(env, "CAPSS_ON_DUP", SKIP_DUPLICATES, ON_DUP_CHOICES),
             on_error=_choice(env, "CAPSS_ON_ERROR", "submit", ON_ERROR_CHOICES),
             xsd_uri=env.get("CAPSS_XSD_URI") or None,
             max_file_bytes=int(_number(env, "MAX_FILE_BYTES", 50 * 1024 * 1024)),

@@ -9,7 +9,7 @@ The order matters:
 
 A crash between 4 and 5 leaves an attempt on record without a result. The retry that
 takes the version over does not know whether CAPSS has the file, so it sends again with
-onDup=submitWithoutDup: CAPSS drops what it already saved, nothing is reported twice,
+a skip-duplicates onDup: CAPSS drops what it already saved, nothing is reported twice,
 and the record says so. (Alerting instead would leave a legal deadline to a person for
 a case CAPSS resolves by itself.)
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from capss.bounds import LIST_LIMIT, clip
 from capss.errors import (
     CapssError,
     NeedsPersonError,
@@ -31,7 +32,7 @@ from capss.errors import (
     TransientError,
 )
 from capss.intake.report import IntakeLimits, ValidationReport
-from capss.kinds import FileKind
+from capss.kinds import SKIP_DUPLICATES, FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
@@ -55,7 +56,7 @@ from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
 from capss.pipeline.settings import (
     ON_DUP_CHOICES,
     ON_ERROR_CHOICES,
-    SKIP_DUPLICATES,
+    SKIP_CHOICES,
     SubmitSettings,
 )
 from capss.telemetry import about, logger, metrics
@@ -65,7 +66,6 @@ LEASE = timedelta(minutes=10)
 
 RELEASED = "1970-01-01T00:00:00+00:00"
 """A lease that has run out: the queue's next delivery may take the file over at once."""
-RESEND_ON_DUP = "submitWithoutDup"
 METADATA_ON_DUP = "capss-on-dup"
 METADATA_ON_ERROR = "capss-on-error"
 METADATA_RESEND = "capss-resend"
@@ -113,7 +113,9 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
         for ref in refs_from_s3_notification(message["body"]):
             try:
                 submit_file(ref, deps, settings)
-            except TransientError as error:
+            except Exception as error:
+                # Any error, not only a transient one: a DynamoDB error after boto's own
+                # retries or a full /tmp would otherwise reach the dead-letter queue untold.
                 if attempt >= settings.max_receives:
                     _give_up(ref, deps, error, attempt, settings)
                 raise
@@ -130,15 +132,24 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
 
 
 def _give_up(
-    ref: FileRef, deps: SubmitDeps, error: TransientError, attempts: int, settings: SubmitSettings
+    ref: FileRef, deps: SubmitDeps, error: Exception, attempts: int, settings: SubmitSettings
 ) -> None:
-    """The last try: the file gets an outcome and ops an alert, unless another attempt has it."""
+    """The last try: the file gets an outcome and ops an alert, unless another attempt has it.
+
+    A file CAPSS accepted whose poller never started (StartExecution throttled on every
+    receive) is told too: its phase stays `submitted`, so a redrive starts the poller, whose
+    finish records and alerts the real outcome.
+    """
     record = deps.records.get(ref.pk)
-    if record is None or record.phase in (Phase.SUBMITTED, Phase.DONE) or _held(record):
+    if record is None or record.phase is Phase.DONE or record.alerted or _held(record):
         return
     record.outcome = Outcome.FAILED
-    record.error = f"{error} (after {attempts} tries)"
-    record.hint = advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
+    record.error = clip(f"{error} (after {attempts} tries)")
+    record.hint = (
+        advice.POLLER_NOT_STARTED
+        if record.phase is Phase.SUBMITTED
+        else advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
+    )
     record.completed_at = iso(utcnow())
     try:
         deps.records.save(record)
@@ -193,8 +204,9 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
         )
     except (NeedsPersonError, ProtocolError) as error:
         return _fail(record, deps, error, settings)
-    except TransientError:
-        # Hand the file back at once: the queue's next delivery, not a lease, decides when.
+    except Exception:
+        # Hand the file back at once, whatever went wrong: the queue's next delivery (or the
+        # last receive's give-up), not a lease, decides what happens next.
         record.lease_until = RELEASED
         with contextlib.suppress(RecordChanged):
             deps.records.save(record)
@@ -276,8 +288,9 @@ def _validate_and_send(
         credentials = deps.credentials.for_license(report.license_number or "")
         on_dup, on_error = _options(record, info.metadata, settings)
         if blind_resend:
-            # The operator's spelling of "skip duplicates" when it is one, else ours.
-            on_dup = settings.on_dup if settings.on_dup in SKIP_DUPLICATES else RESEND_ON_DUP
+            # The operator's spelling of "skip duplicates" when it is one, else the generation's.
+            on_dup = settings.on_dup if settings.on_dup in SKIP_CHOICES else SKIP_DUPLICATES
+            record.resent = True
             record.notes.append(
                 "An earlier upload attempt ended without an answer; sent again with"
                 f" onDup={on_dup} so CAPSS skips anything it already saved."
@@ -285,6 +298,7 @@ def _validate_and_send(
         local_copy.seek(0)
         receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)
     record.upload_attempts += receipt.attempts - 1
+    record.on_dup = receipt.on_dup
     record.maybe_in_capss = True
     if receipt.status_url is None:
         # An item update CAPSS finished at once, with no job to follow.
@@ -327,7 +341,7 @@ def _upload(
             name = upload_name(record)
             return client.upload(fileobj, name, FileKind(record.kind), on_dup, on_error)
         except TransientError as error:
-            record.error = str(error)
+            record.error = clip(str(error))
             record.upload_attempts += max(error.attempts - 1, 0)
             record.maybe_in_capss = record.maybe_in_capss or error.maybe_accepted
             if not record.maybe_in_capss:
@@ -391,7 +405,17 @@ def _note_report(record: FileRecord, report: ValidationReport, key_license: str 
     record.last_transaction_at = (
         report.last_transaction_at.isoformat() if report.last_transaction_at else None
     )
-    record.problems = [dict(problem) for problem in report.to_json()["problems"]]
+    # The validator keeps up to 200 problems; the record keeps the first ones, each clipped.
+    problems = report.to_json()["problems"]
+    record.problems = [
+        {name: clip(value) if isinstance(value, str) else value for name, value in problem.items()}
+        for problem in problems[:LIST_LIMIT]
+    ]
+    if len(problems) > LIST_LIMIT:
+        record.notes.append(
+            f"{len(problems) - LIST_LIMIT} more problems are not kept here: run"
+            " `capss validate` on the file for the full list."
+        )
 
 
 def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
@@ -455,7 +479,7 @@ def _fail(
     record: FileRecord, deps: SubmitDeps, error: CapssError, settings: SubmitSettings
 ) -> FileRecord:
     record.outcome = Outcome.FAILED
-    record.error = str(error)
+    record.error = clip(str(error))
     record.capss_refused = isinstance(error, RequestRejected)
     record.hint = advice.for_error(error, record, settings.deployment)
     logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})

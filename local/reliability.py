@@ -1,0 +1,414 @@
+"""`python -m local reliability [--short]` (`make reliability`): the fault suite.
+
+Each scenario runs files through the whole local stack (the real template, handlers and
+state machine, AWS's limits enforced) against the CAPSS simulator with faults injected, and
+yields one row: how many files reached a final recorded outcome, CAPSS uploads per file, the
+alerts owed and sent, files lost, files whose items CAPSS saved twice, and secrets or tokens
+found in anything the system wrote. The command exits 1 on any loss, duplicate, leak or
+file without an outcome, or a person owed an alert who got none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import platform
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from capss.outcome import Outcome
+
+from local.simulator import CapssSimulator, Fault
+from local.stack import TEMPLATE, DroppedFile, FileOutcome, Killed, LocalStack, StackTimeout
+from local.stack._stack import ROOT
+
+SAMPLES = ROOT / "events" / "files"
+LICENSE = "000000300"
+CLIENT = ("rel-300", "rel-secret-300-xyz")
+PREFIX = f"incoming/transactions/{LICENSE}"
+HOSTILE = ROOT / "tests" / "unit" / "intake" / "corpus"
+
+Faults = Callable[[int], list[Fault]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    faults: Faults = lambda n: []
+    simulator: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+    kill: str | None = None
+    """A step of the submit function where each file's first attempt is stopped (a timeout)."""
+    deliveries: int = 1
+    """How many times each S3 event reaches the queue."""
+    redrop: bool = False
+    """Each file's bytes are dropped again under another key once it is final."""
+    hostile: bool = False
+    """The hostile-file corpus: every file `rejected` with an alert, CAPSS never asked."""
+    files: int | None = None
+    """Files for this scenario whatever the suite's count (the load scenario)."""
+
+
+def _errors_body(n: int) -> dict[str, Any]:
+    """A finished job whose CAPSS answer quotes thousands of error items."""
+    return {
+        "fileName": "x.xml",
+        "status": 200,
+        "statusMessage": "complete",
+        "isUploaded": True,
+        "hasErrors": True,
+        "hasDuplicates": False,
+        "errorMessages": [f"Item {i}: serial number is invalid for this article" for i in range(n)],
+        "jobStatisticsMessageList": [f"Total Items: {n}", "Saved Items: 0", f"Error Items: {n}"],
+    }
+
+
+PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+GENERIC_500 = {"timestamp": "2026-12-01T05:00:00", "status": 500, "error": "Internal Server Error"}
+
+SCENARIOS = (
+    Scenario("clean, each S3 event three times, bytes re-dropped", deliveries=3, redrop=True),
+    Scenario("token 5xx", lambda n: [Fault.error(500, "token", times=2 * n)]),
+    Scenario("token refused (connection dropped)", lambda n: [Fault.dropped("token", times=n)]),
+    Scenario("upload 503 before a job exists", lambda n: [Fault.error(503, "upload", times=2 * n)]),
+    Scenario(
+        "ambiguous upload: job created, answer lost",
+        lambda n: [Fault.dropped("upload", after_accept=True, times=n)],
+    ),
+    Scenario(
+        "ambiguous upload: job created, 502 from the gateway",
+        lambda n: [Fault.error(502, "upload", after_accept=True, times=n)],
+    ),
+    Scenario("dropped connections anywhere", lambda n: [Fault.dropped("any", times=n)]),
+    Scenario("status 503", lambda n: [Fault.error(503, "status", times=3 * n)]),
+    Scenario(
+        "status generic 500", lambda n: [Fault.error(500, "status", body=GENERIC_500, times=3 * n)]
+    ),
+    Scenario(
+        "status proxy HTML",
+        lambda n: [Fault(endpoint="status", status=502, body=PROXY_PAGE, times=3 * n)],
+    ),
+    Scenario("status malformed", lambda n: [Fault.malformed("status", times=2 * n)]),
+    Scenario("status 404 for a while", lambda n: [Fault.not_found(times=2 * n)]),
+    Scenario("401 after rotation mid-poll", lambda n: [Fault.unauthorized("status", times=n)]),
+    Scenario(
+        "a job that never completes",
+        simulator={"polls_to_complete": 10_000},
+        parameters={"PollBudgetSeconds": "600", "MaxPollWaitSeconds": "240"},
+    ),
+    Scenario(
+        "CAPSS answers 5,000 error items",
+        lambda n: [Fault(endpoint="status", status=200, body=_errors_body(5000), times=n)],
+    ),
+    Scenario("handler timeout before the claim", kill="before claim"),
+    Scenario("handler timeout after the claim", kill="after claim"),
+    Scenario("handler timeout after the uploading save", kill="after uploading save"),
+    Scenario("handler timeout after the upload, before the record", kill="after upload"),
+    Scenario("hostile files dropped into S3", hostile=True),
+    Scenario("1,000 files at once", files=1000),
+)
+MAX_FILES_IN_FLIGHT = 5
+"""The template's default MaxFilesInFlight: CAPSS never sees more uploads at once."""
+TOKEN_REQUESTS = 10
+"""A handful: the token is shared by every file of a license while it lasts."""
+SHORT = (
+    "clean, each S3 event three times, bytes re-dropped",
+    "ambiguous upload: job created, answer lost",
+    "status generic 500",
+    "CAPSS answers 5,000 error items",
+    "handler timeout after the uploading save",
+    "hostile files dropped into S3",
+)
+
+
+@dataclass
+class Row:
+    scenario: str
+    files: int
+    final: int = 0
+    uploads_min: int = 0
+    uploads_max: int = 0
+    owed: int = 0
+    sent: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    leaks: int = 0
+    figures: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.final == self.files
+            and self.lost == 0
+            and self.duplicates == 0
+            and self.leaks == 0
+            and self.sent >= self.owed
+            and not self.notes
+        )
+
+
+def variant(tag: str) -> bytes:
+    """The clean sample with transactions of its own (no two files share an item)."""
+    text = (SAMPLES / "store-0300-clean.xml").read_text(encoding="utf-8")
+    text = re.sub(
+        r"<loanBuyNumber>([^<]+)</loanBuyNumber>",
+        lambda m: f"<loanBuyNumber>{m.group(1)[:6]}{tag}</loanBuyNumber>",
+        text,
+    )
+    return text.encode()
+
+
+def hostile_files() -> list[tuple[str, bytes]]:
+    """(key, bytes) of each corpus file that must be rejected, in the folder it expects."""
+    manifest = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
+    return [
+        (
+            f"incoming/transactions/{entry.get('expected_license', LICENSE)}/{entry['file']}",
+            (HOSTILE / entry["file"]).read_bytes(),
+        )
+        for entry in manifest["files"]
+        # Templates need a canary the unit test plants; item updates go under another prefix.
+        if entry.get("ok") is False
+        and not entry.get("template")
+        and entry.get("kind", "transactions") == "transactions"
+    ]
+
+
+@contextlib.contextmanager
+def killing(step: str | None) -> Iterator[None]:
+    """Stops each file's first submit attempt at `step`, as Lambda's timeout would."""
+    if step is None:
+        yield
+        return
+    from capss.aws.dynamodb import DynamoRecordStore  # noqa: PLC0415
+    from capss.client.client import CapssClient  # noqa: PLC0415
+    from capss.pipeline import submit  # noqa: PLC0415
+    from capss.pipeline.records import Phase  # noqa: PLC0415
+
+    killed: set[str] = set()
+    lock = threading.Lock()
+
+    def first(key: str) -> bool:
+        with lock:
+            if key in killed:
+                return False
+            killed.add(key)
+            return True
+
+    claim, save, upload = DynamoRecordStore.claim, DynamoRecordStore.save, CapssClient.upload
+    lease = submit.LEASE
+
+    def killing_claim(self: Any, ref: Any, kind: str, span: timedelta) -> Any:
+        if step == "before claim" and first(ref.pk):
+            raise Killed
+        answer = claim(self, ref, kind, span)
+        if step == "after claim" and not answer.taken and first(ref.pk):
+            raise Killed
+        return answer
+
+    def killing_save(self: Any, record: Any) -> None:
+        save(self, record)
+        if step == "after uploading save" and record.phase is Phase.UPLOADING and first(record.pk):
+            raise Killed
+
+    def killing_upload(self: Any, fileobj: Any, filename: str, *args: Any, **kw: Any) -> Any:
+        receipt = upload(self, fileobj, filename, *args, **kw)
+        if step == "after upload" and first(filename):
+            raise Killed
+        return receipt
+
+    DynamoRecordStore.claim = killing_claim  # type: ignore[method-assign,assignment]
+    DynamoRecordStore.save = killing_save  # type: ignore[method-assign]
+    CapssClient.upload = killing_upload  # type: ignore[method-assign]
+    # The lease outlives the function's timeout in AWS (10 min against 5); here the queue's
+    # backoff runs 1,000 times faster, so the dead attempt's lease must too.
+    submit.LEASE = timedelta(seconds=1)
+    try:
+        yield
+    finally:
+        DynamoRecordStore.claim, DynamoRecordStore.save = claim, save  # type: ignore[method-assign]
+        CapssClient.upload = upload  # type: ignore[method-assign]
+        submit.LEASE = lease
+
+
+def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
+    simulator = {"polls_to_complete": 2, **scenario.simulator}
+    with contextlib.ExitStack() as stack:
+        sim = stack.enter_context(CapssSimulator(**simulator))
+        sim.add_client(*CLIENT, license_number=LICENSE)
+        local = stack.enter_context(
+            LocalStack(
+                TEMPLATE,
+                parameters=scenario.parameters,
+                environment={
+                    "CAPSS_BASE_URL": sim.base_url,
+                    "CAPSS_CA_BUNDLE": str(sim.ca_pem_path),
+                },
+                log=io.StringIO(),
+            )
+        )
+        local.put_secret(LICENSE, *CLIENT)
+        stack.enter_context(killing(scenario.kill))
+        sim.inject(*scenario.faults(files))
+        if scenario.hostile:
+            dropped = [local.drop(data, key) for key, data in hostile_files()]
+        else:
+            dropped = [
+                local.drop(variant(f"{n:04d}"), f"{PREFIX}/f{n:04d}.xml") for n in range(files)
+            ]
+        for _ in range(scenario.deliveries - 1):
+            for file in dropped:
+                _redeliver(local, file)
+        results = _wait(local, dropped, timeout)
+        if scenario.redrop:
+            again = [
+                local.drop(variant(f"{n:04d}"), f"{PREFIX}/again-{n:04d}.xml") for n in range(files)
+            ]
+            results += _wait(local, again, timeout)
+        return _row(scenario, local, sim, results)
+
+
+def _redeliver(local: LocalStack, file: DroppedFile) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            local.redeliver(file)
+            return
+        except LookupError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _wait(local: LocalStack, files: list[DroppedFile], timeout: float) -> list[FileOutcome]:
+    try:
+        return local.wait(files, timeout=timeout)
+    except StackTimeout:
+        return [FileOutcome(f, local.record(f) or {}, local.alerts_for(f)) for f in files]
+
+
+def _row(
+    scenario: Scenario, local: LocalStack, sim: CapssSimulator, results: list[FileOutcome]
+) -> Row:
+    row = Row(scenario.name, len(results))
+    uploads: dict[str, int] = {}
+    for request in sim.requests:
+        if request.endpoint == "upload" and request.filename:
+            uploads[request.filename] = uploads.get(request.filename, 0) + 1
+    counts = [uploads.get(result.file.name, 0) for result in results]
+    row.uploads_min, row.uploads_max = min(counts), max(counts)
+    for result in results:
+        outcome = Outcome(result.record.get("outcome", Outcome.PROCESSING.value))
+        if outcome.is_final:
+            row.final += 1
+        else:
+            row.lost += 1
+        if outcome.needs_person:
+            row.owed += 1
+            row.sent += 1 if result.alerts else 0
+    saving: dict[str, int] = {}
+    for job in sim.jobs:
+        if job.saved_items:
+            saving[job.file_name] = saving.get(job.file_name, 0) + 1
+    row.duplicates = sum(1 for jobs in saving.values() if jobs > 1)
+    if scenario.hostile:
+        wrong = [r.file.name for r in results if r.outcome != Outcome.REJECTED.value]
+        if wrong or sim.requests:
+            row.notes.append(f"not rejected unsent: {wrong[:5]}, {len(sim.requests)} requests")
+        s3 = local.client("s3")
+        for result in results:  # the original is never deleted or rewritten
+            s3.head_object(
+                Bucket=result.file.bucket, Key=result.file.key, VersionId=result.file.version_id
+            )
+    row.leaks = _leaks(local, sim)
+    tokens = sim.count(endpoint="token")
+    row.figures = f"uploads in flight at most {sim.max_in_flight}, {tokens} token requests"
+    if scenario.files and (sim.max_in_flight > MAX_FILES_IN_FLIGHT or tokens > TOKEN_REQUESTS):
+        row.notes.append(row.figures)
+    return row
+
+
+def _leaks(local: LocalStack, sim: CapssSimulator) -> int:
+    """Secrets and issued tokens in logs, records, alerts and executions' inputs/histories."""
+    seen = [local.log.getvalue() if isinstance(local.log, io.StringIO) else ""]
+    dynamodb = local.client("dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=local.table):
+        seen += [json.dumps(item) for item in page["Items"]]
+    seen += [f"{alert.subject}\n{alert.body}" for alert in local.alerts()]
+    sfn = local.client("stepfunctions")
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=local.state_machine_arn
+    ):
+        for execution in page["executions"]:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"])
+            seen.append(json.dumps(history["events"], default=str))
+    everything = "\n".join(seen)
+    return sum(1 for text in [CLIENT[1], *sim.issued_tokens] if text and text in everything)
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "scenario",
+        "files",
+        "final",
+        "uploads/file",
+        "alerts owed/sent",
+        "lost",
+        "dup",
+        "leaks",
+        "CAPSS saw",
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        cells = (
+            r.scenario,
+            str(r.files),
+            str(r.final),
+            f"{r.uploads_min}-{r.uploads_max}",
+            f"{r.owed}/{r.sent}",
+            str(r.lost),
+            str(r.duplicates),
+            str(r.leaks),
+            r.figures,
+        )
+        lines.append("| " + " | ".join(cells) + " |" + ("" if r.ok else " FAIL"))
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    chosen = [
+        s
+        for s in SCENARIOS
+        if (s.name in SHORT if args.short else not args.only or args.only in s.name)
+    ]
+    files = args.files or (4 if args.short else 20)
+    started = time.monotonic()
+    rows = []
+    for scenario in chosen:
+        row = run_scenario(scenario, scenario.files or files, timeout=args.timeout)
+        rows.append(row)
+        print(
+            f"  {time.monotonic() - started:6.1f} s  {scenario.name}", file=sys.stderr, flush=True
+        )
+    print(table(rows))
+    print(
+        f"\n{platform.machine()}, {platform.python_version()},"
+        f" {datetime.now(UTC).date().isoformat()}, {time.monotonic() - started:.0f} s"
+    )
+    return 0 if all(row.ok for row in rows) else 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--short", action="store_true", help="the short form run by make test")
+    parser.add_argument("--files", type=int, default=0, help="files per scenario (20; short 4)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per scenario wait")
+    parser.add_argument("--only", default="", help="the scenarios whose name contains this")

@@ -1,0 +1,242 @@
+"""Regression tests for the hardening of issue 13, on the in-memory record store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import pytest
+from capss import Counts, Outcome
+from capss.client.status import StatusResult
+from capss.errors import CapssUnavailable, ProtocolError, RequestRejected
+from capss.pipeline import advice
+from capss.pipeline.alerts import Alert, compose_alert, notify
+from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.files import FileRef
+from capss.pipeline.memory import MemoryRecordStore
+from capss.pipeline.poll import MAX_POLLS, StatusDeps, check_status
+from capss.pipeline.records import FileRecord, Phase
+from capss.pipeline.settings import CapssSettings, PollSettings, StatusSettings
+
+WHERE = advice.Deployment()
+
+REF = FileRef("intake", "incoming/transactions/000000300/week.xml", "v1", size=10)
+SNS_LIMIT = 256 * 1024
+SETTINGS = StatusSettings(
+    table_name="records",
+    capss=CapssSettings(
+        base_url="https://capss.test",
+        api="current",
+        secret_prefix="capss/",
+        tls_ciphers="DEFAULT",
+        ca_bundle=None,
+    ),
+    poll=PollSettings(
+        first_wait_seconds=60, max_wait_seconds=900, wait_share=0.5, budget_seconds=86400
+    ),
+)
+
+
+class Credentials:
+    def for_license(self, license_number: str) -> LicenseCredentials:
+        return LicenseCredentials(license_number, "client", "secret")
+
+
+class Answering:
+    """A status client that gives one scripted answer (or raises it)."""
+
+    def __init__(self, answer: StatusResult | Exception) -> None:
+        self.answer = answer
+
+    def status(self, url: str) -> StatusResult:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+    def __enter__(self) -> Answering:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+def _submitted(records: MemoryRecordStore) -> FileRecord:
+    record = records.claim(REF, "transactions", timedelta(minutes=5)).record
+    record.phase, record.license = Phase.SUBMITTED, "000000300"
+    record.submission_id, record.status_url = "42", "https://capss.test/api/jobs/42"
+    record.maybe_in_capss = True
+    records.save(record)
+    return record
+
+
+def _state() -> dict[str, Any]:
+    return {
+        "file_id": REF.pk,
+        "license": "000000300",
+        "status_url": "https://capss.test/api/jobs/42",
+        "poll": {"polls": 0, "waited_seconds": 0, "wait_seconds": 60},
+    }
+
+
+def _check(records: MemoryRecordStore, answer: StatusResult | Exception) -> dict[str, Any]:
+    deps = StatusDeps(
+        records=records, credentials=Credentials(), clients=lambda _: Answering(answer)
+    )
+    return check_status(_state(), deps, SETTINGS)
+
+
+def test_thousands_of_capss_messages_keep_the_counts_and_fit_the_record_and_the_alert() -> None:
+    """Defect 1: the week's export sent again: 5,000 duplicates, each quoted by CAPSS."""
+    records = MemoryRecordStore()
+    _submitted(records)
+    quoted = tuple(
+        f"Item {n} of transaction {n}: duplicate of an item saved" * 4 for n in range(5000)
+    )
+    counts = Counts(transactions=5000, items=5000, saved=0, errors=5000, duplicates=None)
+    result = StatusResult(Outcome.COMPLETE_WITH_ISSUES, counts, quoted, None, {}, 200)
+    assert _check(records, result)["outcome"] == "complete_with_issues"
+    record = records.get(REF.pk)
+    assert record is not None
+    assert record.counts == counts
+    assert len(record.messages) == 51
+    assert record.messages[-1] == "… and 4950 more"
+    record.outcome = Outcome.COMPLETE_WITH_ISSUES
+    alert = compose_alert(record, WHERE)
+    assert len(alert.body.encode()) < SNS_LIMIT / 4
+    assert "… and 4950 more" in alert.body
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        CapssUnavailable("CAPSS answered HTTP 500 to the status check: <html>"),
+        ProtocolError("CAPSS's answer to the status check is not a JSON object: {\"sta"),
+    ],
+)
+def test_an_answer_without_the_jobs_outcome_counts_as_still_processing(
+    trouble: Exception,
+) -> None:
+    """Defect 5: a proxy's page or a body that does not parse is not CAPSS's verdict."""
+    records = MemoryRecordStore()
+    _submitted(records)
+    poll = _check(records, trouble)
+    assert poll["outcome"] == "processing"
+    assert poll["unreachable"] == 1
+    assert poll["within_budget"] is True
+
+
+def test_a_failed_job_in_capss_is_not_advised_to_be_dropped_again() -> None:
+    """Defect 5: the bridge refuses a plain re-drop of bytes CAPSS may hold."""
+    record = FileRecord(
+        pk=REF.pk, bucket="intake", key=REF.key, version_id="v1", kind="transactions"
+    )
+    record.outcome, record.maybe_in_capss = Outcome.FAILED, True
+    assert advice.next_step(record, WHERE) == advice.FAILED_IN_CAPSS
+    assert "capss-resend=true" in advice.next_step(record, WHERE)
+    assert "capss-resend=true" in advice.poller_failed(record, WHERE)
+
+
+@pytest.mark.parametrize(
+    ("message", "parameter"),
+    [
+        ("Invalid onDup value: submitWithoutDups", "OnDup"),
+        ("onError must be one of cancel, submit", "OnError"),
+    ],
+)
+def test_a_400_naming_onDup_or_onError_names_the_parameter_to_change(
+    message: str, parameter: str
+) -> None:
+    """Defect 6."""
+    record = FileRecord(
+        pk=REF.pk, bucket="intake", key=REF.key, version_id="v1", kind="transactions"
+    )
+    error = RequestRejected(
+        f"CAPSS rejected the upload (HTTP 400): {message}", http_status=400, capss_message=message
+    )
+    hint = advice.for_error(error, record, WHERE)
+    assert f"stack's {parameter} parameter" in hint
+    assert hint.endswith("Then drop the file again.")
+    record.maybe_in_capss = True
+    assert "capss-resend=true" in advice.for_error(error, record, WHERE)
+
+
+class Outbox:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[Alert] = []
+        self.fail = fail
+
+    def send(self, alert: Alert) -> None:
+        if self.fail:
+            raise ConnectionError("SNS is down")
+        self.sent.append(alert)
+
+
+def _final(records: MemoryRecordStore) -> FileRecord:
+    record = _submitted(records)
+    record.phase, record.outcome = Phase.DONE, Outcome.FAILED
+    records.save(record)
+    return record
+
+
+def test_two_attempts_racing_to_alert_send_one_email() -> None:
+    """Defect 7: the finish step and a late duplicate event both find the record final."""
+    records = MemoryRecordStore()
+    _final(records)
+    finish_view, late_event_view = records.get(REF.pk), records.get(REF.pk)
+    assert finish_view is not None
+    assert late_event_view is not None
+    outbox = Outbox()
+    assert notify(late_event_view, records, outbox, where=WHERE) is True
+    assert notify(finish_view, records, outbox, where=WHERE) is False
+    assert len(outbox.sent) == 1
+
+
+def test_a_failed_send_takes_the_flag_back_so_the_retry_sends() -> None:
+    records = MemoryRecordStore()
+    _final(records)
+    record = records.get(REF.pk)
+    assert record is not None
+    with pytest.raises(ConnectionError):
+        notify(record, records, Outbox(fail=True), where=WHERE)
+    stored = records.get(REF.pk)
+    assert stored is not None
+    assert stored.alerted is False
+    outbox = Outbox()
+    assert notify(stored, records, outbox, where=WHERE) is True
+    assert len(outbox.sent) == 1
+
+
+def test_the_poll_loop_stays_under_the_execution_history_limit() -> None:
+    """Defect 3e: short waits with a long budget would pass 25,000 history events."""
+    records = MemoryRecordStore()
+    _submitted(records)
+    deps = StatusDeps(
+        records=records,
+        credentials=Credentials(),
+        clients=lambda _: Answering(CapssUnavailable("busy")),
+    )
+    state = _state()
+    state["poll"] = {"polls": MAX_POLLS - 2, "waited_seconds": 0, "wait_seconds": 1}
+    assert check_status(state, deps, SETTINGS)["within_budget"] is True
+    state["poll"] = {"polls": MAX_POLLS - 1, "waited_seconds": 0, "wait_seconds": 1}
+    assert check_status(state, deps, SETTINGS)["within_budget"] is False
+    # 9 history events a check (Wait, Task, Choice), 3 per ASL retry.
+    assert MAX_POLLS * 9 + MAX_POLLS * 3 < 25_000
+
+
+def test_duplicates_from_the_bridges_own_resend_are_not_blamed_on_the_pos() -> None:
+    """Defect 5 (advice matches what happened): the blind resend's skipped items."""
+    record = FileRecord(
+        pk=REF.pk, bucket="intake", key=REF.key, version_id="v1", kind="transactions"
+    )
+    record.outcome = Outcome.COMPLETE_WITH_ISSUES
+    record.counts = Counts(transactions=2, items=3, saved=0, errors=0, duplicates=None)
+    assert advice.next_step(record, WHERE) == advice.CHECK_DUPLICATES
+    record.resent = True
+    assert advice.next_step(record, WHERE) == advice.RESENT_DUPLICATES
