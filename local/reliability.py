@@ -397,7 +397,9 @@ def main(args: argparse.Namespace) -> int:
         row = run_scenario(scenario, scenario.files or files, timeout=args.timeout)
         rows.append(row)
         print(
-            f"  {time.monotonic() - started:6.1f} s  {scenario.name}", file=sys.stderr, flush=True
+            f"  {time.monotonic() - started:6.1f} s  {table([row]).splitlines()[-1]}",
+            file=sys.stderr,
+            flush=True,
         )
     print(table(rows))
     print(

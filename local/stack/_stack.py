@@ -419,7 +419,11 @@ class LocalStack:
             .get_paginator("list_executions")
             .paginate(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
         )
-        return sum(len(page["executions"]) for page in pages)
+        while True:
+            try:
+                return sum(len(page["executions"]) for page in pages)
+            except AttributeError:
+                continue  # moto listed an execution it is still creating (no status yet)
 
     def alerts(self) -> list[Alert]:
         """Every alert published so far, in order, as the ops person reads it."""
