@@ -187,8 +187,9 @@ def test_a_file_left_submitted_with_no_poller_is_named_stuck(pipeline: Start) ->
         dropped = p.drop_bytes(
             day_file("000000300", date(2026, 11, 23), "STUCK"), "stuck.xml", "000000300"
         )
-        # Once the poller has checked once, its execution is surely under way.
-        record = _wait_for(p, dropped, lambda r: int(r.get("polls") or 0) >= 1)
+        # Once CAPSS has been asked once, the poller's execution is surely under way.
+        record = _wait_for(p, dropped, lambda r: bool(r.get("execution_arn")))
+        _until(lambda: any(request.endpoint == "status" for request in p.sim.requests))
         sfn = p.stack.client("stepfunctions")
         sfn.stop_execution(executionArn=record["execution_arn"], error="OpsStopped")
         _until(lambda: p.stack.running_executions() == 0)

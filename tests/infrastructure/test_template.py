@@ -53,9 +53,6 @@ READ_BY_POWERTOOLS = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
-UNREAD_GLOBALS = {"PresignFunction": {"TABLE_NAME"}}
-"""SAM Globals a function cannot opt out of: the presign function never reads the table
-(and its role grants no DynamoDB action)."""
 OPTIONAL = {"CAPSS_CA_BUNDLE", "POLL_MAX_WAIT_SECONDS", "POLL_WAIT_SHARE", "POLL_BUDGET_SECONDS"}
 """Variables the code reads with a default of its own where the template may leave them out."""
 
@@ -119,7 +116,7 @@ def test_each_function_is_given_exactly_the_settings_its_code_reads(name: str) -
     deployed = _deployed_environment(name)
     environment = _Reads(deployed)
     SETTINGS[name].from_env(environment)
-    given = set(deployed) - READ_BY_POWERTOOLS - UNREAD_GLOBALS.get(name, set())
+    given = set(deployed) - READ_BY_POWERTOOLS
     assert given - environment.asked == set(), f"{name} is given variables its code never reads"
     unset = environment.asked - given
     assert unset <= OPTIONAL, f"{name} reads variables the template does not set: {unset}"

@@ -163,8 +163,8 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
             queue=SqsMessages(sqs),
             validate=validate_stream,
         ),
-        status_settings=StatusSettings(table_name="records", capss=capss, poll=poll),
-        status=StatusDeps(records=records, credentials=credentials, clients=clients),
+        status_settings=StatusSettings(capss=capss, poll=poll),
+        status=StatusDeps(credentials=credentials, clients=clients),
         finish_settings=FinishSettings(
             table_name="records", topic_arn=topic, alert_on_complete=False
         ),

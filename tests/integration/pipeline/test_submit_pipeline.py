@@ -232,24 +232,25 @@ def test_job_not_visible_yet_keeps_polling(pipeline: Pipeline) -> None:
     assert _follow(pipeline, state)["outcome"] == "complete"
 
 
-def test_a_status_check_writes_only_when_capss_says_something_new(pipeline: Pipeline) -> None:
+def test_status_checks_write_nothing_and_the_finish_step_records_the_last_answer(
+    pipeline: Pipeline,
+) -> None:
     ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
     state = _state(pipeline, submit_file(ref, pipeline.submit, pipeline.submit_settings))
+    submitted = pipeline.submit.records.get(ref.pk)
+    assert submitted is not None
     pipeline.sim.inject(Fault(endpoint="status", times=3, status=202, body={"status": 202}))
-    revisions = []
     for _ in range(3):
         state["poll"] = check_status(state, pipeline.status, pipeline.status_settings)
-        record = pipeline.status.records.get(ref.pk)
+        record = pipeline.submit.records.get(ref.pk)
         assert record is not None
-        revisions.append(record.revision)
-    # The first "still working" is news; the same answer twice more writes nothing.
-    assert revisions[1:] == [revisions[0]] * 2
-    assert record.capss_status == '{"status": 202}'
-    assert record.polls == 1
+        assert record.revision == submitted.revision
+    assert state["poll"]["answer"]["capss_status"] == '{"status": 202}'
     assert finish(state, pipeline.finish, pipeline.finish_settings)["outcome"] == "timed_out"
-    final = pipeline.status.records.get(ref.pk)
+    final = pipeline.submit.records.get(ref.pk)
     assert final is not None
     assert final.polls == 3
+    assert final.capss_status == '{"status": 202}'
 
 
 def test_poll_budget_and_backoff(pipeline: Pipeline) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -14,17 +15,20 @@ from capss.pipeline import advice
 from capss.pipeline.alerts import Alert, compose_alert, notify
 from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.files import FileRef
+from capss.pipeline.finish import FinishDeps, finish
 from capss.pipeline.memory import MemoryRecordStore
 from capss.pipeline.poll import MAX_POLLS, StatusDeps, check_status
-from capss.pipeline.records import FileRecord, Phase
-from capss.pipeline.settings import CapssSettings, PollSettings, StatusSettings
+from capss.pipeline.records import RAW_BODY_LIMIT, FileRecord, Phase
+from capss.pipeline.settings import CapssSettings, FinishSettings, PollSettings, StatusSettings
+
+from tests.unit.pipeline.test_finish import Tags
 
 WHERE = advice.Deployment()
 
 REF = FileRef("intake", "incoming/transactions/000000300/week.xml", "v1", size=10)
-SNS_LIMIT = 256 * 1024
+SNS_LIMIT = SFN_LIMIT = 256 * 1024
+FINISH = FinishSettings(table_name="records", topic_arn="arn:topic", alert_on_complete=False)
 SETTINGS = StatusSettings(
-    table_name="records",
     capss=CapssSettings(
         base_url="https://capss.test",
         api="current",
@@ -84,32 +88,50 @@ def _state() -> dict[str, Any]:
     }
 
 
-def _check(records: MemoryRecordStore, answer: StatusResult | Exception) -> dict[str, Any]:
-    deps = StatusDeps(
-        records=records, credentials=Credentials(), clients=lambda _: Answering(answer)
-    )
-    return check_status(_state(), deps, SETTINGS)
+def _check(answer: StatusResult | Exception, poll: dict[str, Any] | None = None) -> dict[str, Any]:
+    deps = StatusDeps(credentials=Credentials(), clients=lambda _: Answering(answer))
+    state = _state()
+    state["poll"].update(poll or {})
+    return check_status(state, deps, SETTINGS)
 
 
-def test_thousands_of_capss_messages_keep_the_counts_and_fit_the_record_and_the_alert() -> None:
+def test_thousands_of_capss_messages_keep_the_counts_and_fit_the_state_record_and_alert() -> None:
     """Defect 1: the week's export sent again: 5,000 duplicates, each quoted by CAPSS."""
     records = MemoryRecordStore()
     _submitted(records)
     quoted = tuple(
-        f"Item {n} of transaction {n}: duplicate of an item saved" * 4 for n in range(5000)
+        f"Item {n} of transaction {n}: duplicate of an item saved" * 40 for n in range(5000)
     )
     counts = Counts(transactions=5000, items=5000, saved=0, errors=5000, duplicates=None)
-    result = StatusResult(Outcome.COMPLETE_WITH_ISSUES, counts, quoted, None, {}, 200)
-    assert _check(records, result)["outcome"] == "complete_with_issues"
+    raw = {"status": "completed", "errorMessages": list(quoted)}
+    result = StatusResult(Outcome.COMPLETE_WITH_ISSUES, counts, quoted, None, raw, 200)
+    state = {**_state(), "poll": _check(result)}
+    assert state["poll"]["outcome"] == "complete_with_issues"
+    # The answer rides in the poller's state: it must fit a Step Functions payload.
+    assert len(json.dumps(state).encode()) < SFN_LIMIT / 2
+    tags = Tags()
+    finish(state, FinishDeps(records=records, objects=tags, alerts=Outbox()), FINISH)
     record = records.get(REF.pk)
     assert record is not None
     assert record.counts == counts
     assert len(record.messages) == 51
     assert record.messages[-1] == "… and 4950 more"
-    record.outcome = Outcome.COMPLETE_WITH_ISSUES
+    assert record.capss_status is not None
+    assert len(record.capss_status) == RAW_BODY_LIMIT
     alert = compose_alert(record, WHERE)
     assert len(alert.body.encode()) < SNS_LIMIT / 4
     assert "… and 4950 more" in alert.body
+
+
+def test_a_check_capss_did_not_answer_keeps_the_last_answer_for_the_finish_step() -> None:
+    """Status checks write nothing: the state is where CAPSS's last word lives."""
+    counts = Counts(transactions=2, items=3, saved=1)
+    first = _check(StatusResult(Outcome.PROCESSING, counts, ("1 of 3",), None, {}, 200))
+    assert first["answer"]["counts"]["saved"] == 1
+    then = _check(CapssUnavailable("busy"), first)
+    assert then["outcome"] == "processing"
+    assert then["answer"] == first["answer"]
+    assert "answer" not in _check(CapssUnavailable("busy"))
 
 
 @pytest.mark.parametrize(
@@ -123,9 +145,7 @@ def test_an_answer_without_the_jobs_outcome_counts_as_still_processing(
     trouble: Exception,
 ) -> None:
     """Defect 5: a proxy's page or a body that does not parse is not CAPSS's verdict."""
-    records = MemoryRecordStore()
-    _submitted(records)
-    poll = _check(records, trouble)
+    poll = _check(trouble)
     assert poll["outcome"] == "processing"
     assert poll["unreachable"] == 1
     assert poll["within_budget"] is True
@@ -214,12 +234,8 @@ def test_a_failed_send_takes_the_flag_back_so_the_retry_sends() -> None:
 
 def test_the_poll_loop_stays_under_the_execution_history_limit() -> None:
     """Defect 3e: short waits with a long budget would pass 25,000 history events."""
-    records = MemoryRecordStore()
-    _submitted(records)
     deps = StatusDeps(
-        records=records,
-        credentials=Credentials(),
-        clients=lambda _: Answering(CapssUnavailable("busy")),
+        credentials=Credentials(), clients=lambda _: Answering(CapssUnavailable("busy"))
     )
     state = _state()
     state["poll"] = {"polls": MAX_POLLS - 2, "waited_seconds": 0, "wait_seconds": 1}

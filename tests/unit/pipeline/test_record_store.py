@@ -117,36 +117,6 @@ def test_taking_over_a_dead_attempt_clears_its_outcome_and_alert(store: RecordSt
     assert again.record.hint is None
 
 
-def test_update_writes_only_the_named_attributes(store: RecordStore) -> None:
-    mine = store.claim(REF, "transactions", timedelta(minutes=5)).record
-    mine.phase, mine.messages = Phase.SUBMITTED, ["queued"]
-    store.save(mine)
-    # The copy carries an unsaved change the update must not write.
-    mine.counts, mine.messages, mine.polls = Counts(items=3, saved=3), [], 2
-    mine.outcome = Outcome.FAILED
-    store.update(mine, ["counts", "messages", "polls"])
-    current = store.get(REF.pk)
-    assert current is not None
-    assert (current.counts, current.messages, current.polls) == (Counts(items=3, saved=3), [], 2)
-    assert current.outcome is Outcome.PROCESSING
-    assert current.phase is Phase.SUBMITTED
-    assert current.revision == mine.revision
-
-
-def test_a_stale_copy_cannot_update_either(store: RecordStore) -> None:
-    mine = store.claim(REF, "transactions", timedelta(minutes=5)).record
-    theirs = store.get(REF.pk)
-    assert theirs is not None
-    store.update(theirs, ["polls"])
-    mine.polls = 7
-    with pytest.raises(RecordChanged):
-        store.update(mine, ["polls"])
-    current = store.get(REF.pk)
-    assert current is not None
-    assert current.polls == 0
-    assert mine.revision == current.revision - 1
-
-
 def test_releasing_a_content_claim_another_copy_released_first_is_a_no_op(
     store: RecordStore,
 ) -> None:

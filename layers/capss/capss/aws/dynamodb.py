@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -250,35 +250,6 @@ class DynamoRecordStore:
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
-            )
-
-    def update(self, record: FileRecord, names: Collection[str]) -> None:
-        # Only the named attributes travel: a status check pays for what CAPSS changed.
-        with self._revised(record) as expected:
-            attribute_names = {"#revision": "revision", "#updated": "updated_at"}
-            values: dict[str, Any] = {
-                ":expected": expected,
-                ":revision": record.revision,
-                ":updated": record.updated_at,
-            }
-            sets, removes = ["#revision = :revision", "#updated = :updated"], []
-            for number, name in enumerate(names):
-                attribute_names[f"#a{number}"] = name
-                value = record.item_value(name)
-                if value is None:
-                    removes.append(f"#a{number}")
-                else:
-                    sets.append(f"#a{number} = :a{number}")
-                    values[f":a{number}"] = value
-            expression = "SET " + ", ".join(sets)
-            if removes:
-                expression += " REMOVE " + ", ".join(removes)
-            self._table.update_item(
-                Key={"pk": record.pk},
-                UpdateExpression=expression,
-                ConditionExpression="#revision = :expected",
-                ExpressionAttributeNames=attribute_names,
-                ExpressionAttributeValues=values,
             )
 
     @contextlib.contextmanager

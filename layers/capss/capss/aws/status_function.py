@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients
-from capss.aws.dynamodb import DynamoRecordStore
 from capss.aws.secrets import license_secrets
 from capss.aws.wiring import RemainingTime, cold_start, invoked
 from capss.pipeline.poll import StatusDeps, check_status
@@ -16,7 +15,6 @@ from capss.pipeline.settings import StatusSettings
 def runtime() -> tuple[StatusSettings, StatusDeps]:
     settings = StatusSettings.from_env()
     deps = StatusDeps(
-        records=DynamoRecordStore.for_table(settings.table_name),
         credentials=license_secrets(settings.capss),
         clients=capss_clients(settings.capss, STATUS_TIMEOUT),
     )

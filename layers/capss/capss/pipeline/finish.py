@@ -7,17 +7,18 @@ and sends no second alert.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from capss.bounds import clip
-from capss.outcome import Outcome
+from capss.bounds import clip, clip_list
+from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import notify, tag_outcome
 from capss.pipeline.events import announce
 from capss.pipeline.ports import AlertSender, EventPublisher, ObjectStore, RecordStore
-from capss.pipeline.records import FileRecord, Phase, iso, utcnow
+from capss.pipeline.records import RAW_BODY_LIMIT, FileRecord, Phase, iso, utcnow
 from capss.pipeline.settings import FinishSettings
 from capss.telemetry import about, logger, metrics
 
@@ -54,6 +55,7 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     poll = state.get("poll", {})
     # Status checks that heard nothing new left the record's count behind.
     record.polls = max(record.polls, int(poll.get("polls", 0)))
+    _take_answer(record, poll.get("answer"))
     # A give-up alerted before the poller ran (it could not be started): the real outcome
     # is news again.
     record.alerted = False
@@ -106,6 +108,18 @@ def poller_stopped(event: dict[str, Any]) -> dict[str, Any]:
         f" ({detail.get('error') or 'no error given'}: {detail.get('cause') or 'no cause given'})"
     )
     return state
+
+
+def _take_answer(record: FileRecord, answer: Mapping[str, Any] | None) -> None:
+    """CAPSS's last answer, which status checks leave in the poller's state, not the table.
+
+    Bounded again here: the state is the execution's input when a person restarts one."""
+    if not answer:
+        return
+    record.counts = Counts.from_json(answer.get("counts"))
+    record.messages = clip_list(answer.get("messages") or [])
+    status = answer.get("capss_status")
+    record.capss_status = None if status is None else str(status)[:RAW_BODY_LIMIT]
 
 
 def _error_text(error: Any) -> str:

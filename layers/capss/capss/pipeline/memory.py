@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Collection
 from datetime import timedelta
 
 from capss.outcome import Outcome
@@ -87,18 +86,10 @@ class MemoryRecordStore:
             self._revise(record)
             self._records[record.pk] = copy.deepcopy(record)
 
-    def update(self, record: FileRecord, names: Collection[str]) -> None:
-        with self._lock:
-            stored = self._revise(record)
-            for name in names:
-                setattr(stored, name, copy.deepcopy(getattr(record, name)))
-            stored.updated_at, stored.revision = record.updated_at, record.revision
-
-    def _revise(self, record: FileRecord) -> FileRecord:
-        """The stored record, once the caller's copy is known to be its latest revision."""
+    def _revise(self, record: FileRecord) -> None:
+        """Bumps the caller's copy, once it is known to be the stored record's latest revision."""
         current = self._records.get(record.pk)
         if current is None or current.revision != record.revision:
             raise RecordChanged(f"{record.uri} was changed by another attempt")
         record.updated_at = iso(utcnow())
         record.revision += 1
-        return current

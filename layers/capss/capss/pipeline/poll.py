@@ -4,6 +4,11 @@ The state machine owns the loop; this decides, from the state it is handed, what
 says now, how long to wait next (a share of the time already waited, from the first wait
 up to a cap, never less than CAPSS's Retry-After) and whether that wait still fits the
 poll budget.
+
+A check writes nothing: CAPSS's last answer (counts, bounded messages, an excerpt of the
+body) rides in the poller's state to the finish step, which records it with the outcome in
+the one write it makes anyway. A long job's checks cost no DynamoDB write at all; its live
+progress is one `capss ops status` away.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import Any
 from capss.bounds import clip_list
 from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
-from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
-from capss.pipeline.records import FileRecord, raw_excerpt
+from capss.pipeline.ports import CredentialSource, StatusClientFactory
+from capss.pipeline.records import raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
 from capss.telemetry import about, logger
 
@@ -31,7 +36,6 @@ NOT_FOUND_LIMIT = 5
 
 @dataclass(slots=True)
 class StatusDeps:
-    records: RecordStore
     credentials: CredentialSource
     clients: StatusClientFactory
 
@@ -60,9 +64,9 @@ def check_status(
     not_found = int(previous.get("not_found", 0))
     about(file=state["file_id"], license=state["license"])
     unreachable = int(previous.get("unreachable", 0))
-    record = deps.records.get(state["file_id"])
+    # A check CAPSS did not answer keeps the answer before it for the finish step.
+    answer: dict[str, Any] | None = previous.get("answer")
     retry_after: float | None = None
-    changed: list[str] = []
     outcome = Outcome.PROCESSING
     try:
         credentials = deps.credentials.for_license(state["license"])
@@ -85,17 +89,13 @@ def check_status(
         not_found = unreachable = 0
         outcome = result.outcome
         retry_after = result.retry_after
-        if record is not None:
-            changed = _take_answer(record, result)
+        answer = {
+            "counts": result.counts.to_json() if isinstance(result.counts, Counts) else {},
+            "messages": clip_list(result.messages),
+            "capss_status": raw_excerpt(result.raw),
+        }
     wait = next_wait(waited, settings.poll, retry_after)
-    if record is not None and changed:
-        # An answer like the last one writes nothing: the poller's state counts the checks
-        # and the finish step records the total.
-        record.polls = polls
-        deps.records.update(record, [*changed, "polls"])
-    logger.info(
-        "status checked", extra={"outcome": outcome.value, "polls": polls, "changed": changed}
-    )
+    logger.info("status checked", extra={"outcome": outcome.value, "polls": polls})
     return {
         "outcome": outcome.value,
         "wait_seconds": wait,
@@ -104,17 +104,5 @@ def check_status(
         "within_budget": waited + wait <= settings.poll.budget_seconds and polls < MAX_POLLS,
         "not_found": not_found,
         "unreachable": unreachable,
+        **({"answer": answer} if answer is not None else {}),
     }
-
-
-def _take_answer(record: FileRecord, result: Any) -> list[str]:
-    """Puts CAPSS's answer on the record; the names of the attributes it changed."""
-    answer = {
-        "counts": result.counts if isinstance(result.counts, Counts) else Counts(),
-        "messages": clip_list(result.messages),
-        "capss_status": raw_excerpt(result.raw),
-    }
-    changed = [name for name, value in answer.items() if getattr(record, name) != value]
-    for name in changed:
-        setattr(record, name, answer[name])
-    return changed

@@ -7,7 +7,7 @@ the simulator or `capss.pipeline.memory`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -42,10 +42,6 @@ class RecordStore(Protocol):
 
     def save(self, record: FileRecord) -> None:
         """Writes the record unless another attempt wrote it since it was read (RecordChanged)."""
-        ...
-
-    def update(self, record: FileRecord, names: Collection[str]) -> None:
-        """Writes only the named attributes (and the revision), under `save`'s condition."""
         ...
 
 

@@ -167,7 +167,6 @@ class SubmitSettings:
 
 @dataclass(frozen=True, slots=True)
 class StatusSettings:
-    table_name: str
     capss: CapssSettings
     poll: PollSettings
 
@@ -175,7 +174,6 @@ class StatusSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> StatusSettings:
         env = os.environ if env is None else env
         return cls(
-            table_name=_text(env, "TABLE_NAME"),
             capss=CapssSettings.from_env(env),
             poll=PollSettings.from_env(env),
         )
