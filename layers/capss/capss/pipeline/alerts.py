@@ -13,8 +13,9 @@ from capss.bounds import clip, clip_list
 from capss.intake.report import problem_text
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
+from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
-from capss.pipeline.ports import AlertSender, ObjectStore, RecordStore
+from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
 from capss.pipeline.records import FileRecord, RecordChanged
 from capss.telemetry import logger
 
@@ -165,6 +166,21 @@ def notify(
         records.save(record)
         raise
     return True
+
+
+def tell(
+    record: FileRecord, outlets: Outlets, *, where: advice.Deployment, alert_on_complete: bool
+) -> bool:
+    """A final record's alert and event, each once, and its tag; True when the alert went now.
+
+    Every path that ends a file (and every retry of one) comes here: what a first attempt
+    left unsent, a retry sends, and nothing goes twice."""
+    alerted = notify(
+        record, outlets.records, outlets.alerts, where=where, alert_on_complete=alert_on_complete
+    )
+    tag_outcome(record, outlets.objects)
+    announce(record, outlets.records, outlets.events, where=where)
+    return alerted
 
 
 def tag_outcome(record: FileRecord, objects: ObjectStore) -> None:

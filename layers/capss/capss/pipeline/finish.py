@@ -15,8 +15,7 @@ from typing import Any
 from capss.bounds import clip, clip_list
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
-from capss.pipeline.alerts import notify, tag_outcome
-from capss.pipeline.events import announce
+from capss.pipeline.alerts import tell
 from capss.pipeline.ports import AlertSender, EventPublisher, ObjectStore, RecordStore
 from capss.pipeline.records import RAW_BODY_LIMIT, FileRecord, Phase, iso, utcnow
 from capss.pipeline.settings import FinishSettings
@@ -42,14 +41,12 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     about(file=record.uri, license=record.license, submission=record.submission_id)
     if record.phase is Phase.DONE:
         # A retry of this step: only an alert that did not go out is still owed.
-        alerted = notify(
+        alerted = tell(
             record,
-            deps.records,
-            deps.alerts,
+            deps,
             where=settings.deployment,
             alert_on_complete=settings.alert_on_complete,
         )
-        announce(record, deps.records, deps.events, where=settings.deployment)
         logger.info("already final", extra={"outcome": record.outcome.value})
         return {"outcome": record.outcome.value, "alerted": alerted}
     poll = state.get("poll", {})
@@ -82,15 +79,9 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
     record.completed_at = iso(utcnow())
     deps.records.save(record)
     _measure(record)
-    alerted = notify(
-        record,
-        deps.records,
-        deps.alerts,
-        where=settings.deployment,
-        alert_on_complete=settings.alert_on_complete,
+    alerted = tell(
+        record, deps, where=settings.deployment, alert_on_complete=settings.alert_on_complete
     )
-    tag_outcome(record, deps.objects)
-    announce(record, deps.records, deps.events, where=settings.deployment)
     logger.info("file finished", extra={"outcome": record.outcome.value, "alerted": alerted})
     return {"outcome": record.outcome.value, "alerted": alerted}
 

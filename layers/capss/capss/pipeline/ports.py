@@ -132,6 +132,22 @@ class EventPublisher(Protocol):
         ...
 
 
+class Outlets(Protocol):
+    """Where a final outcome goes: the record, the alert, the file's tag and the event."""
+
+    @property
+    def records(self) -> RecordStore: ...
+
+    @property
+    def alerts(self) -> AlertSender: ...
+
+    @property
+    def objects(self) -> ObjectStore: ...
+
+    @property
+    def events(self) -> EventPublisher | None: ...
+
+
 class CredentialSource(Protocol):
     def for_license(self, license_number: str) -> LicenseCredentials: ...
 

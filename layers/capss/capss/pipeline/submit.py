@@ -35,7 +35,7 @@ from capss.intake.report import IntakeLimits, ValidationReport
 from capss.kinds import SKIP_DUPLICATES, FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
-from capss.pipeline.alerts import notify, tag_outcome
+from capss.pipeline.alerts import tell
 from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.events import announce
@@ -155,9 +155,7 @@ def _give_up(
         deps.records.save(record)
     except RecordChanged:
         return  # another attempt moved the file on: its story, not this one's
-    notify(record, deps.records, deps.alerts, where=settings.deployment)
-    tag_outcome(record, deps.objects)
-    announce(record, deps.records, deps.events, where=settings.deployment)
+    tell(record, deps, where=settings.deployment, alert_on_complete=False)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -226,14 +224,7 @@ def _already_taken(
         announce(record, deps.records, deps.events, where=settings.deployment)
         deps.executions.start(ref.execution_name, poller_input(record, settings))
     else:
-        notify(
-            record,
-            deps.records,
-            deps.alerts,
-            where=settings.deployment,
-            alert_on_complete=settings.alert_on_complete,
-        )
-        announce(record, deps.records, deps.events, where=settings.deployment)
+        tell(record, deps, where=settings.deployment, alert_on_complete=settings.alert_on_complete)
     return record
 
 
@@ -496,14 +487,6 @@ def _finish_early(
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
-    notify(
-        record,
-        deps.records,
-        deps.alerts,
-        where=settings.deployment,
-        alert_on_complete=alert_on_complete,
-    )
-    tag_outcome(record, deps.objects)
-    announce(record, deps.records, deps.events, where=settings.deployment)
+    tell(record, deps, where=settings.deployment, alert_on_complete=alert_on_complete)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
