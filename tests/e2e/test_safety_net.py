@@ -33,6 +33,10 @@ def test_an_aborted_poller_still_ends_in_failed_and_an_alert(pipeline: Start) ->
     assert "ended ABORTED" in result.record["error"]
     (alert,) = result.alerts
     assert alert.subject == "Failed after reaching CAPSS: 000000300 store-0300-clean.xml"
+    # Not "could not be reported": CAPSS took the file, only its verdict is unknown.
+    assert alert.body.startswith(
+        "The file store-0300-clean.xml may be in CAPSS, but what CAPSS did with it is unknown."
+    )
     assert advice.POLLER_STOPPED in alert.body
     assert p.stack.watcher is not None
     assert [e["detail"]["status"] for e in p.stack.watcher.stats.events] == ["ABORTED"]

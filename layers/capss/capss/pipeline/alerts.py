@@ -34,8 +34,12 @@ _SUBJECTS = {
 """Who acted comes first: the bridge refusing a file needs a fix in the export, CAPSS refusing
 it a look at CAPSS's message; filters can still use the `outcome` message attribute."""
 CAPSS_REFUSED = "CAPSS refused"
-FAILED_AFTER_SENDING = "Failed after reaching CAPSS"
-"""A file CAPSS may hold (accepted, or an upload without an answer): not "not reported"."""
+FAILED_AFTER_SENDING = (
+    "Failed after reaching CAPSS",
+    "may be in CAPSS, but what CAPSS did with it is unknown",
+)
+"""Subject and headline for a file CAPSS may hold (accepted, or an upload without an
+answer): not "not reported"."""
 
 _HEADLINES = {
     Outcome.REJECTED: "was rejected before sending: nothing reached CAPSS",
@@ -60,15 +64,16 @@ class Alert:
 def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
     outcome = record.outcome
     license_number = record.license or "unknown license"
-    said = CAPSS_REFUSED if record.capss_refused else _SUBJECTS[outcome]
-    if outcome is Outcome.FAILED and record.maybe_in_capss and not record.capss_refused:
-        said = FAILED_AFTER_SENDING
+    said, headline = _SUBJECTS[outcome], _HEADLINES[outcome]
+    if record.capss_refused:
+        said, headline = CAPSS_REFUSED, "was refused by CAPSS"
+    elif outcome is Outcome.FAILED and record.maybe_in_capss:
+        said, headline = FAILED_AFTER_SENDING
     subject = f"{said}: {license_number} {record.name}"
     # SNS takes printable ASCII on one line only.
     subject = "".join(c if " " <= c <= "~" else "?" for c in subject)
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 3] + "..."
-    headline = "was refused by CAPSS" if record.capss_refused else _HEADLINES[outcome]
     lines = [
         f"The file {record.name} {headline}.",
         "",
