@@ -73,6 +73,7 @@ def _print(name: str, result: Any) -> None:
                     sum(row["invocations"].values()),
                     row["dynamodb_writes"],
                     row["dynamodb_write_units"],
+                    row["dynamodb_write_units_per_status_check"],
                     row["sns_messages"],
                     "" if cost is None else f"${cost:.3f}",
                 ]
@@ -82,7 +83,7 @@ def _print(name: str, result: Any) -> None:
                 rows.append(
                     [
                         *("  fixed 30-s Wait loop", f"status {fixed['status_checks']}"),
-                        *(fixed["transitions"], fixed["status_invocations"] + 2, "", "", ""),
+                        *(fixed["transitions"], fixed["status_invocations"] + 2, "", "", "", ""),
                         f"${fixed['cost_per_1000_files_usd']:.3f}",
                     ]
                 )
@@ -96,6 +97,7 @@ def _print(name: str, result: Any) -> None:
                 "invocations",
                 "DDB writes",
                 "DDB write units",
+                "DDB units per status check",
                 "SNS",
                 "per 1,000 files",
             ],

@@ -7,6 +7,7 @@ The real template, handlers, ASL and simulator (`local.stack`); waits are scaled
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,11 +33,14 @@ PRICES = {
 
 
 class _WriteCounter:
-    """Counts the record store's writes and their size in 1 KB units (write request units)."""
+    """Counts the record store's writes and their size in 1 KB units (write request units),
+    in all and by the function that made them (the local stack names each invocation's
+    thread after its function)."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.units = 0
+        self.units_by: Counter[str] = Counter()
         self._call = dynamodb.ClientTable._call
 
     def __enter__(self) -> _WriteCounter:
@@ -45,8 +49,10 @@ class _WriteCounter:
         def counted(table: Any, operation: str, request: dict[str, Any]) -> dict[str, Any]:
             answer = original(table, operation, request)
             if operation in WRITES:
+                units = _units(table, request)
                 counter.requests[operation] += 1
-                counter.units += _units(table, request)
+                counter.units += units
+                counter.units_by[threading.current_thread().name.removesuffix("-invoke")] += units
             return answer
 
         dynamodb.ClientTable._call = counted  # type: ignore[method-assign]
@@ -134,6 +140,11 @@ def scenario(
             "invocations": {name: n / count for name, n in sorted(invocations.items())},
             "dynamodb_writes": sum(writes.requests.values()) / count,
             "dynamodb_write_units": writes.units / count,
+            "dynamodb_write_units_per_status_check": (
+                writes.units_by["StatusFunction"] / invocations["StatusFunction"]
+                if invocations["StatusFunction"]
+                else None
+            ),
             "sns_messages": alerts / count,
         }
 
