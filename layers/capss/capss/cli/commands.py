@@ -475,7 +475,7 @@ class _Followed:
             messages=status.messages if status else (),
             report=self.report.to_json(),
             completed_at=_iso(status),
-            next_step=step or _next_step(self.outcome),
+            next_step=step or _next_step(self.outcome, status),
             error=error,
         )
 
@@ -526,8 +526,8 @@ def _wait(
         time.sleep(wait)
 
 
-def _next_step(outcome: Outcome) -> str | None:
-    return advice.CLI_NEXT_STEPS.get(outcome)
+def _next_step(outcome: Outcome, status: StatusResult | None) -> str | None:
+    return advice.cli_next_step(outcome, status.counts if status else Counts())
 
 
 def _iso(status: StatusResult | None) -> str | None:
@@ -547,7 +547,7 @@ def _status(args: argparse.Namespace, out: Output) -> Exit:
         counts=status.counts,
         messages=status.messages,
         completed_at=_iso(status),
-        next_step=_next_step(status.outcome),
+        next_step=_next_step(status.outcome, status),
     )
     if not out.as_json:
         _show(result)
