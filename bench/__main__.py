@@ -155,13 +155,22 @@ def _print(name: str, result: Any) -> None:
     else:
         _table(
             f"capss submit --wait against three curl calls (medians of {result['runs']})",
-            ["capss submit --wait", "curl x3", "ratio", "capss --help"],
+            [
+                "capss submit --wait",
+                "curl x3",
+                "ratio",
+                "capss --help",
+                "python -c pass",
+                "+ submit's imports",
+            ],
             [
                 [
                     f"{result['capss_s']} s",
                     f"{result['curl_s']} s",
                     result["capss_vs_curl"],
                     f"{result['help_s']} s",
+                    f"{result['python_s']} s",
+                    f"{result['imports_s']} s",
                 ]
             ],
         )
