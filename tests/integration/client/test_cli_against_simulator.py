@@ -57,7 +57,7 @@ def env(monkeypatch: pytest.MonkeyPatch, sim: CapssSimulator) -> None:
     # The command's retries must not sleep for real here.
     monkeypatch.setattr(
         commands,
-        "CapssClient",
+        "_client",
         lambda config: CapssClient(config, token_cache=TokenCache(), sleep=lambda _: None),
     )
 

@@ -17,9 +17,7 @@ from urllib.parse import urlsplit
 
 from capss.cli.exits import FOR_OUTCOME, CommandError, Exit, for_error
 from capss.cli.output import Output, display, error_json, result_json
-from capss.client.api import Api
-from capss.client.client import SANDBOX_URL, CapssClient, ClientConfig, UploadReceipt
-from capss.client.status import StatusResult
+from capss.client.api import SANDBOX_URL, Api
 from capss.client.tls import DEFAULT_CIPHERS
 from capss.errors import CapssError, JobNotFound, TransientError
 from capss.kinds import FileKind
@@ -28,6 +26,8 @@ from capss.pipeline import advice
 from capss.pipeline.settings import ON_DUP_CHOICES, ON_ERROR_CHOICES
 
 if TYPE_CHECKING:
+    from capss.client.client import CapssClient, ClientConfig, UploadReceipt
+    from capss.client.status import StatusResult
     from capss.intake.report import ValidationReport
 
 Subcommands = Any
@@ -172,6 +172,8 @@ def _setting(args: argparse.Namespace, option: str, variable: str, default: str 
 
 
 def _config(args: argparse.Namespace) -> ClientConfig:
+    from capss.client.client import ClientConfig  # noqa: PLC0415 - see _client
+
     client_id = _setting(args, "--client-id", "CAPSS_CLIENT_ID", None)
     secret = _setting(args, "--client-secret", "CAPSS_CLIENT_SECRET", None)
     if not client_id or not secret:
@@ -215,8 +217,11 @@ def _check_base_url(base_url: str) -> None:
         )
 
 
-def _client(args: argparse.Namespace) -> CapssClient:
-    return CapssClient(_config(args))
+def _client(config: ClientConfig) -> CapssClient:
+    """httpx loads only for the commands that talk to CAPSS: validate and --help stay quick."""
+    from capss.client.client import CapssClient  # noqa: PLC0415
+
+    return CapssClient(config)
 
 
 def _xsd(args: argparse.Namespace) -> Path | None:
@@ -277,7 +282,7 @@ def _passes(report: ValidationReport, *, strict: bool) -> bool:
 
 
 def _token(args: argparse.Namespace, out: Output) -> Exit:
-    with _client(args) as client:
+    with _client(_config(args)) as client:
         info = client.token()
     if out.as_json:
         out.document(
@@ -355,7 +360,7 @@ def _submit(args: argparse.Namespace, out: Output) -> Exit:
             result_json(name, Outcome.REJECTED, report=report.to_json(), next_step=step),
             Exit.REJECTED,
         )
-    with CapssClient(config) as client:
+    with _client(config) as client:
         try:
             client.check_license(report.license_number)
             out.note(f"sending {name} ({report.size} bytes) to {config.base_url}")
@@ -538,7 +543,7 @@ def _iso(status: StatusResult | None) -> str | None:
 
 
 def _status(args: argparse.Namespace, out: Output) -> Exit:
-    with _client(args) as client:
+    with _client(_config(args)) as client:
         status = client.status(args.url)
     result = result_json(
         None,
