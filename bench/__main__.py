@@ -162,6 +162,8 @@ def _print(name: str, result: Any) -> None:
                 "capss --help",
                 "python -c pass",
                 "+ submit's imports",
+                "validation",
+                "TLS + 3 requests",
             ],
             [
                 [
@@ -171,6 +173,8 @@ def _print(name: str, result: Any) -> None:
                     f"{result['help_s']} s",
                     f"{result['python_s']} s",
                     f"{result['imports_s']} s",
+                    f"{result['validate_s']} s",
+                    f"{result['requests_s']} s",
                 ]
             ],
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import compileall
 import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -27,7 +28,34 @@ ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "layers" / "capss" / "capss"
 SAMPLE = ROOT / "events" / "files" / "store-0300-clean.xml"
 RUNS = 11
-SUBMIT_IMPORTS = "import capss.cli.main, capss.intake.validate"
+SUBMIT_IMPORTS = "import capss.cli.main, capss.client.client, capss.intake.validate, httpcore"
+"""What `capss submit` imports (httpx loads httpcore when it makes its first client)."""
+PHASES = """
+import json, os, sys, time
+from pathlib import Path
+from capss.client.client import CapssClient, ClientConfig
+from capss.intake.validate import validate_path
+from capss.kinds import FileKind
+
+path = Path(sys.argv[1])
+started = time.perf_counter()
+assert validate_path(path, FileKind.TRANSACTIONS).ok
+validated = time.perf_counter()
+config = ClientConfig(
+    base_url=os.environ["BASE"],
+    client_id=os.environ["ID"],
+    client_secret=os.environ["SECRET"],
+    ca_bundle=os.environ["CA"],
+)
+with CapssClient(config) as client, path.open("rb") as file:
+    client.token()
+    receipt = client.upload(file, path.name, FileKind.TRANSACTIONS, "submitWithoutDup", "submit")
+    assert receipt.status_url and client.status(receipt.status_url).outcome.value == "complete"
+done = time.perf_counter()
+print(json.dumps({"validate": validated - started, "requests": done - validated}))
+"""
+"""What submit does after its imports, timed inside one process: validating the file, then the
+TLS set-up (context, one handshake) and the token, upload and status requests."""
 
 CURL = """
 set -e
@@ -59,7 +87,8 @@ class FreshFiles:
         return str(path)
 
 
-def _wall(command: list[str], env: dict[str, str]) -> float:
+def _wall(command: list[str], env: dict[str, str]) -> tuple[float, bytes]:
+    """Seconds from outside, and what the command printed; only exit 0 counts."""
     started = time.perf_counter()
     done = subprocess.run(command, check=False, env=env, capture_output=True, timeout=120)
     seconds = time.perf_counter() - started
@@ -67,7 +96,7 @@ def _wall(command: list[str], env: dict[str, str]) -> float:
         raise RuntimeError(
             f"{command[:2]} exited {done.returncode}: {done.stdout[-500:]!r} {done.stderr[-500:]!r}"
         )
-    return seconds
+    return seconds, done.stdout
 
 
 def run(runs: int = RUNS) -> dict[str, Any]:
@@ -97,13 +126,20 @@ def run(runs: int = RUNS) -> dict[str, Any]:
             # capss_s is its work (validation, TLS set-up, the three requests, the result).
             "python": lambda: [sys.executable, "-c", "pass"],
             "imports": lambda: [sys.executable, "-c", SUBMIT_IMPORTS],
+            "phases": lambda: [sys.executable, "-c", PHASES, fresh()],
         }
         for command in commands.values():
             _wall(command(), env)
         samples: dict[str, list[float]] = {name: [] for name in commands}
+        samples |= {"validate": [], "requests": []}
         for _ in range(runs):
             for name, command in commands.items():
-                samples[name].append(_wall(command(), env))
+                seconds, printed = _wall(command(), env)
+                samples[name].append(seconds)
+                if name == "phases":
+                    for phase, inside in json.loads(printed).items():
+                        samples[phase].append(inside)
+        del samples["phases"]
     return {
         "runs": runs,
         **{f"{name}_s": round(statistics.median(s), 3) for name, s in samples.items()},
