@@ -20,6 +20,7 @@ WATCHED = (
     "httpx",
     "lxml",
     "capss.intake",
+    "capss.pipeline.settings",  # the stack's settings: the command reads its own options
     "capss.pipeline.records",
     "capss.pipeline.stores",
     "capss.aws",

@@ -20,10 +20,9 @@ from capss.cli.output import Output, display, error_json, result_json
 from capss.client.api import SANDBOX_URL, Api
 from capss.client.tls import DEFAULT_CIPHERS
 from capss.errors import CapssError, JobNotFound, TransientError
-from capss.kinds import FileKind
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, FileKind
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
-from capss.pipeline.settings import ON_DUP_CHOICES, ON_ERROR_CHOICES
 
 if TYPE_CHECKING:
     from capss.client.client import CapssClient, ClientConfig, UploadReceipt

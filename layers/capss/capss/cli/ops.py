@@ -20,8 +20,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from capss.kinds import ON_DUP_CHOICES
 from capss.outcome import Outcome
-from capss.pipeline.settings import ON_DUP_CHOICES
 
 if TYPE_CHECKING:
     from capss.aws.ops import Stack
