@@ -164,6 +164,7 @@ def _print(name: str, result: Any) -> None:
                 "+ submit's imports",
                 "validation",
                 "TLS + 3 requests",
+                "CPU: capss / curl",
             ],
             [
                 [
@@ -175,6 +176,7 @@ def _print(name: str, result: Any) -> None:
                     f"{result['imports_s']} s",
                     f"{result['validate_s']} s",
                     f"{result['requests_s']} s",
+                    f"{result['capss_cpu_s']} / {result['curl_cpu_s']} s",
                 ]
             ],
         )

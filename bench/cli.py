@@ -13,6 +13,7 @@ import compileall
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,16 +88,20 @@ class FreshFiles:
         return str(path)
 
 
-def _wall(command: list[str], env: dict[str, str]) -> tuple[float, bytes]:
-    """Seconds from outside, and what the command printed; only exit 0 counts."""
+def _wall(command: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
+    """Seconds from outside, CPU seconds of the command and its children, and what it
+    printed; only exit 0 counts."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, check=False, env=env, capture_output=True, timeout=120)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(
             f"{command[:2]} exited {done.returncode}: {done.stdout[-500:]!r} {done.stderr[-500:]!r}"
         )
-    return seconds, done.stdout
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, cpu, done.stdout
 
 
 def run(runs: int = RUNS) -> dict[str, Any]:
@@ -131,11 +136,14 @@ def run(runs: int = RUNS) -> dict[str, Any]:
         for command in commands.values():
             _wall(command(), env)
         samples: dict[str, list[float]] = {name: [] for name in commands}
-        samples |= {"validate": [], "requests": []}
+        # CPU time varies less with the machine's load than wall time does.
+        samples |= {"validate": [], "requests": [], "capss_cpu": [], "curl_cpu": []}
         for _ in range(runs):
             for name, command in commands.items():
-                seconds, printed = _wall(command(), env)
+                seconds, cpu, printed = _wall(command(), env)
                 samples[name].append(seconds)
+                if name in ("capss", "curl"):
+                    samples[f"{name}_cpu"].append(cpu)
                 if name == "phases":
                     for phase, inside in json.loads(printed).items():
                         samples[phase].append(inside)
