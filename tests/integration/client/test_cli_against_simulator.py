@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -149,6 +150,26 @@ def test_issues_and_timeouts_have_their_own_exit_codes(
     assert code == Exit.MAYBE_SENT
     assert result["outcome"] == "timed_out"
     assert f"capss status {result['status_url']}" in result["next_step"]
+
+
+def test_the_first_status_check_follows_the_upload_at_once(
+    env: None,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sim: CapssSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--poll-interval spaces the checks; it never delays the first one."""
+    slept: list[float] = []
+    monkeypatch.setattr(
+        commands, "time", SimpleNamespace(monotonic=time.monotonic, sleep=slept.append)
+    )
+    code, result, _ = run_json(capsys, "submit", str(transactions(tmp_path)), "--wait")
+    assert code == Exit.OK
+    assert result["outcome"] == "complete"
+    statuses = [r for r in sim.requests if r.endpoint == "status"]
+    assert len(statuses) == 2  # this simulator completes a job at its second check
+    assert slept == [5.0]  # the default interval, once: between the two checks
 
 
 @pytest.mark.parametrize("api", [Api.CURRENT, Api.LEGACY])
