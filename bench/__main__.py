@@ -157,13 +157,28 @@ def _print(name: str, result: Any) -> None:
     else:
         _table(
             f"capss submit --wait against three curl calls (medians of {result['runs']})",
-            ["capss submit --wait", "curl x3", "ratio", "capss --help"],
+            [
+                "capss submit --wait",
+                "curl x3",
+                "ratio",
+                "capss --help",
+                "python -c pass",
+                "+ submit's imports",
+                "validation",
+                "TLS + 3 requests",
+                "CPU: capss / curl",
+            ],
             [
                 [
                     f"{result['capss_s']} s",
                     f"{result['curl_s']} s",
                     result["capss_vs_curl"],
                     f"{result['help_s']} s",
+                    f"{result['python_s']} s",
+                    f"{result['imports_s']} s",
+                    f"{result['validate_s']} s",
+                    f"{result['requests_s']} s",
+                    f"{result['capss_cpu_s']} / {result['curl_cpu_s']} s",
                 ]
             ],
         )

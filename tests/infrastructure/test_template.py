@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
 from capss.client.api import Api
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES
 from capss.pipeline.settings import (
-    ON_DUP_CHOICES,
-    ON_ERROR_CHOICES,
     FinishSettings,
     MonitorSettings,
     PresignSettings,

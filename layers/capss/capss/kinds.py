@@ -16,3 +16,17 @@ SKIP_DUPLICATES = "skipDuplicates"
 """The bridge's own onDup choice: skip duplicates, spelled as the file's API generation is
 known to accept it (the client sends `submitWithoutDup` to legacy, `submitWithoutDups` to
 current). Never sent to CAPSS as such."""
+
+ON_DUP_CHOICES = (
+    "cancel",
+    "submitDups",
+    SKIP_DUPLICATES,
+    "submitWithoutDup",
+    "submitWithoutDups",
+)
+"""CAPSS's spelling of "skip duplicates" differs between sources (the DOJ's document:
+submitWithoutDup; the current generation's only public client: submitWithoutDups).
+skipDuplicates sends the one each generation is known to accept; the two spellings force one,
+so an operator can switch without a code change."""
+SKIP_CHOICES = frozenset({SKIP_DUPLICATES, "submitWithoutDup", "submitWithoutDups"})
+ON_ERROR_CHOICES = ("cancel", "submit")

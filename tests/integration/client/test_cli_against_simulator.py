@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from capss.client.api import Api
 from capss.client.auth import TokenCache
 from capss.client.client import CapssClient, ClientConfig
 from capss.kinds import FileKind
+from capss.pipeline import advice
 
 from local.simulator import CapssSimulator, Fault
 from tests.integration.client.simclient import (
@@ -56,7 +58,7 @@ def env(monkeypatch: pytest.MonkeyPatch, sim: CapssSimulator) -> None:
     # The command's retries must not sleep for real here.
     monkeypatch.setattr(
         commands,
-        "CapssClient",
+        "_client",
         lambda config: CapssClient(config, token_cache=TokenCache(), sleep=lambda _: None),
     )
 
@@ -148,6 +150,47 @@ def test_issues_and_timeouts_have_their_own_exit_codes(
     assert code == Exit.MAYBE_SENT
     assert result["outcome"] == "timed_out"
     assert f"capss status {result['status_url']}" in result["next_step"]
+
+
+def test_the_first_status_check_follows_the_upload_at_once(
+    env: None,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sim: CapssSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--poll-interval spaces the checks; it never delays the first one."""
+    slept: list[float] = []
+    monkeypatch.setattr(
+        commands, "time", SimpleNamespace(monotonic=time.monotonic, sleep=slept.append)
+    )
+    code, result, _ = run_json(capsys, "submit", str(transactions(tmp_path)), "--wait")
+    assert code == Exit.OK
+    assert result["outcome"] == "complete"
+    statuses = [r for r in sim.requests if r.endpoint == "status"]
+    assert len(statuses) == 2  # this simulator completes a job at its second check
+    assert slept == [5.0]  # the default interval, once: between the two checks
+
+
+@pytest.mark.parametrize("api", [Api.CURRENT, Api.LEGACY])
+def test_a_second_upload_of_the_same_file_is_all_duplicates_and_nothing_to_fix(
+    env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path, api: Api
+) -> None:
+    path = transactions(tmp_path)
+    wait = ("--wait", "--poll-interval", "0", "--api", api)
+    code, first, _ = run_json(capsys, "submit", str(path), *wait)
+    assert (code, first["outcome"], first["next_step"]) == (Exit.OK, "complete", None)
+    code, again, _ = run_json(capsys, "submit", str(path), *wait)
+    assert code == Exit.ISSUES
+    assert again["outcome"] == "complete_with_issues"
+    assert again["counts"]["errors"] == 0
+    assert again["counts"]["duplicates"] == (3 if api is Api.LEGACY else None)
+    assert again["next_step"] == advice.CLI_DUPLICATES
+    code, status, _ = run_json(capsys, "status", again["status_url"], "--api", api)
+    assert (code, status["next_step"]) == (Exit.ISSUES, advice.CLI_DUPLICATES)
+    code, out, _ = run(capsys, "submit", str(transactions(tmp_path, marker="[sim:error]")), *wait)
+    assert code == Exit.ISSUES
+    assert f"next: {advice.CLI_FIX_ITEMS}" in out
 
 
 def test_a_large_file_shows_its_upload_progress(

@@ -58,6 +58,30 @@ def test_issues_alert_has_counts_messages_and_next_step() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("errors", "duplicates", "fix", "check"),
+    [
+        (0, None, False, True),  # the current API: duplicates only as a flag
+        (0, 3, False, True),
+        (2, 0, True, False),
+        (2, 3, True, True),
+        (None, None, True, True),  # CAPSS counted neither: both may apply
+        (0, 0, True, True),
+    ],
+)
+def test_issues_advice_names_only_what_capss_counted(
+    errors: int | None, duplicates: int | None, fix: bool, check: bool
+) -> None:
+    counts = Counts(transactions=2, items=3, saved=0, errors=errors, duplicates=duplicates)
+    body = compose_alert(_record(Outcome.COMPLETE_WITH_ISSUES, counts=counts), WHERE).body
+    assert ("Error items were not saved" in body) is fix
+    assert (advice.CHECK_DUPLICATES in body) is check
+    shown = advice.cli_next_step(Outcome.COMPLETE_WITH_ISSUES, counts)
+    assert shown is not None
+    assert (advice.CLI_FIX_ITEMS in shown) is fix
+    assert (advice.CLI_DUPLICATES in shown) is check
+
+
 def test_rejected_alert_lists_problems_with_lines() -> None:
     alert = compose_alert(
         _record(

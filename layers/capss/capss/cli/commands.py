@@ -17,17 +17,16 @@ from urllib.parse import urlsplit
 
 from capss.cli.exits import FOR_OUTCOME, CommandError, Exit, for_error
 from capss.cli.output import Output, display, error_json, result_json
-from capss.client.api import Api
-from capss.client.client import SANDBOX_URL, CapssClient, ClientConfig, UploadReceipt
-from capss.client.status import StatusResult
+from capss.client.api import SANDBOX_URL, Api
 from capss.client.tls import DEFAULT_CIPHERS
 from capss.errors import CapssError, JobNotFound, TransientError
-from capss.kinds import FileKind
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, FileKind
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
-from capss.pipeline.settings import ON_DUP_CHOICES, ON_ERROR_CHOICES
 
 if TYPE_CHECKING:
+    from capss.client.client import CapssClient, ClientConfig, UploadReceipt
+    from capss.client.status import StatusResult
     from capss.intake.report import ValidationReport
 
 Subcommands = Any
@@ -172,6 +171,8 @@ def _setting(args: argparse.Namespace, option: str, variable: str, default: str 
 
 
 def _config(args: argparse.Namespace) -> ClientConfig:
+    from capss.client.client import ClientConfig  # noqa: PLC0415 - see _client
+
     client_id = _setting(args, "--client-id", "CAPSS_CLIENT_ID", None)
     secret = _setting(args, "--client-secret", "CAPSS_CLIENT_SECRET", None)
     if not client_id or not secret:
@@ -215,8 +216,11 @@ def _check_base_url(base_url: str) -> None:
         )
 
 
-def _client(args: argparse.Namespace) -> CapssClient:
-    return CapssClient(_config(args))
+def _client(config: ClientConfig) -> CapssClient:
+    """httpx loads only for the commands that talk to CAPSS: validate and --help stay quick."""
+    from capss.client.client import CapssClient  # noqa: PLC0415
+
+    return CapssClient(config)
 
 
 def _xsd(args: argparse.Namespace) -> Path | None:
@@ -277,7 +281,7 @@ def _passes(report: ValidationReport, *, strict: bool) -> bool:
 
 
 def _token(args: argparse.Namespace, out: Output) -> Exit:
-    with _client(args) as client:
+    with _client(_config(args)) as client:
         info = client.token()
     if out.as_json:
         out.document(
@@ -355,7 +359,7 @@ def _submit(args: argparse.Namespace, out: Output) -> Exit:
             result_json(name, Outcome.REJECTED, report=report.to_json(), next_step=step),
             Exit.REJECTED,
         )
-    with CapssClient(config) as client:
+    with _client(config) as client:
         try:
             client.check_license(report.license_number)
             out.note(f"sending {name} ({report.size} bytes) to {config.base_url}")
@@ -475,7 +479,7 @@ class _Followed:
             messages=status.messages if status else (),
             report=self.report.to_json(),
             completed_at=_iso(status),
-            next_step=step or _next_step(self.outcome),
+            next_step=step or _next_step(self.outcome, status),
             error=error,
         )
 
@@ -526,8 +530,8 @@ def _wait(
         time.sleep(wait)
 
 
-def _next_step(outcome: Outcome) -> str | None:
-    return advice.CLI_NEXT_STEPS.get(outcome)
+def _next_step(outcome: Outcome, status: StatusResult | None) -> str | None:
+    return advice.cli_next_step(outcome, status.counts if status else Counts())
 
 
 def _iso(status: StatusResult | None) -> str | None:
@@ -538,7 +542,7 @@ def _iso(status: StatusResult | None) -> str | None:
 
 
 def _status(args: argparse.Namespace, out: Output) -> Exit:
-    with _client(args) as client:
+    with _client(_config(args)) as client:
         status = client.status(args.url)
     result = result_json(
         None,
@@ -547,7 +551,7 @@ def _status(args: argparse.Namespace, out: Output) -> Exit:
         counts=status.counts,
         messages=status.messages,
         completed_at=_iso(status),
-        next_step=_next_step(status.outcome),
+        next_step=_next_step(status.outcome, status),
     )
     if not out.as_json:
         _show(result)

@@ -13,12 +13,18 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
+from typing import Any
 
-from capss.cli import commands, convert, ops
-from capss.cli.exits import CommandError, Exit
-from capss.cli.output import Output, result_json
-from capss.errors import CapssError
+# httpx's __init__ imports its own command line (click, rich, pygments: 40 to 130 ms) whenever
+# they are installed, as in a dev virtualenv; `capss` never runs it, and httpx falls back to
+# a stub when that import fails, which a None in sys.modules makes it do (the documented way
+# to block an import; typeshed's sys.modules admits only modules).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+from capss.cli import commands, convert, ops  # noqa: E402 - after the line above
+from capss.cli.exits import CommandError, Exit  # noqa: E402
+from capss.cli.output import Output, result_json  # noqa: E402
+from capss.errors import CapssError  # noqa: E402
 
 SUBCOMMANDS: tuple[Callable[[commands.Subcommands], None], ...] = (
     commands.register,
@@ -46,18 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk to CAPSS, the California DOJ's pawn and secondhand dealer system.",
         epilog="Run `capss COMMAND --help` for a command's options and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     subcommands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
     for register in SUBCOMMANDS:
         register(subcommands)
     return parser
 
 
-def _version() -> str:
-    try:
-        return metadata.version("capss-bridge")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+class _Version(argparse.Action):
+    """Looks the version up only when asked: importlib.metadata costs every command 20 to 50 ms."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib import metadata  # noqa: PLC0415
+
+        try:
+            version = metadata.version("capss-bridge")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        print(f"{parser.prog} {version}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

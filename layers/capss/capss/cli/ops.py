@@ -20,15 +20,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from capss.intake.report import problem_text
+from capss.kinds import ON_DUP_CHOICES
 from capss.outcome import Outcome
-from capss.pipeline.records import FileRecord
-from capss.pipeline.settings import ON_DUP_CHOICES
-from capss.pipeline.stores import ExpectedStore, StoreError, parse_dates
 
 if TYPE_CHECKING:
     from capss.aws.ops import Stack
     from capss.pipeline.monitor import StoreDay
+    from capss.pipeline.records import FileRecord
+    from capss.pipeline.stores import ExpectedStore
 
 EXIT_OK, EXIT_NOT_DONE = 0, 1
 IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
@@ -195,6 +194,8 @@ def _store_json(store: ExpectedStore) -> dict[str, Any]:
 
 def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedStore:
     """A change to a registered store keeps what was not given; closures are added."""
+    from capss.pipeline.stores import ExpectedStore  # noqa: PLC0415 - `submit` never loads it
+
     current = {s.license: s for s in stack.register.stores()}.get(given.license)
     if current is None:
         return given
@@ -217,6 +218,8 @@ def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> Expecte
 
 
 def _stores_add(args: argparse.Namespace) -> int:
+    from capss.pipeline.stores import ExpectedStore  # noqa: PLC0415
+
     stack = _stack(args)
     fields = {
         name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
@@ -270,6 +273,8 @@ def _stores_remove(args: argparse.Namespace) -> int:
 
 
 def _stores_import(args: argparse.Namespace) -> int:
+    from capss.pipeline.stores import ExpectedStore, StoreError  # noqa: PLC0415
+
     stack = _stack(args)
     try:
         text = args.file.read_text(encoding="utf-8-sig")
@@ -347,6 +352,8 @@ def _summary(record: FileRecord) -> dict[str, Any]:
 
 
 def _submissions_show(args: argparse.Namespace) -> int:
+    from capss.intake.report import problem_text  # noqa: PLC0415
+
     stack = _stack(args)
     record = _ops().find_record(stack, args.file)
     story = {
@@ -481,6 +488,7 @@ def _monitor(args: argparse.Namespace) -> int:
 def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
     from capss.pipeline.calendar import BusinessCalendar  # noqa: PLC0415 - holidays loads here
     from capss.pipeline.monitor import since_for, store_day, trading_days  # noqa: PLC0415
+    from capss.pipeline.stores import parse_dates  # noqa: PLC0415
 
     if until < since or (until - since).days > REPORT_DAYS_LIMIT:
         raise _ops().OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")

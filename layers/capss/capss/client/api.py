@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from capss.kinds import FileKind
 
+SANDBOX_URL = "https://capss-sb.doj.ca.gov"
+PRODUCTION_URL = "https://capss.doj.ca.gov"
+
 
 class Api(enum.StrEnum):
     CURRENT = "current"

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, TypeVar
 import httpx
 
 from capss.bounds import clip
-from capss.client.api import TOKEN_FORM, UPLOAD_FIELD, Api, endpoints
+from capss.client.api import SANDBOX_URL, TOKEN_FORM, UPLOAD_FIELD, Api, endpoints
 from capss.client.auth import PROCESS_CACHE, BearerAuth, Origin, Token, TokenCache, cache_key, mask
 from capss.client.status import StatusResult, describes_job, normalise_status
 from capss.client.tls import DEFAULT_CIPHERS, ssl_context
@@ -43,9 +43,6 @@ from capss.errors import (
     TransientError,
 )
 from capss.kinds import SKIP_DUPLICATES, FileKind
-
-SANDBOX_URL = "https://capss-sb.doj.ca.gov"
-PRODUCTION_URL = "https://capss.doj.ca.gov"
 
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 8.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from capss.errors import BadCredentials, CapssError, RequestRejected, TlsFailure
-from capss.outcome import Outcome
+from capss.outcome import Counts, Outcome
 
 if TYPE_CHECKING:
     from capss.pipeline.records import FileRecord
@@ -129,7 +129,9 @@ def next_steps(record: FileRecord, where: Deployment) -> dict[Outcome, str]:
             " Reports are due by the next business day."
         ),
         Outcome.COMPLETE: "Nothing to do.",
-        Outcome.COMPLETE_WITH_ISSUES: f"{fix_errors(record)} {CHECK_DUPLICATES}",
+        Outcome.COMPLETE_WITH_ISSUES: with_issues(
+            record.counts, errors=fix_errors(record), duplicates=CHECK_DUPLICATES
+        ),
         Outcome.FAILED: (
             f"Fix the cause above, then drop the file again: {drop_again(record)}."
             " Nothing was saved in CAPSS."
@@ -141,6 +143,18 @@ def next_steps(record: FileRecord, where: Deployment) -> dict[Outcome, str]:
         ),
         Outcome.PROCESSING: "Nothing to do yet.",
     }
+
+
+def with_issues(counts: Counts, *, errors: str, duplicates: str) -> str:
+    """A finish with issues: the advice for what CAPSS counted; both when its counts cannot tell.
+
+    All duplicates (errors counted 0) must not send anyone to correct items that were fine.
+    """
+    if counts.errors == 0 and counts.duplicates != 0:
+        return duplicates
+    if counts.duplicates == 0 and counts.errors != 0:
+        return errors
+    return f"{errors} {duplicates}"
 
 
 def fix_errors(record: FileRecord) -> str:
@@ -267,13 +281,21 @@ CLI_MAYBE_SENT = (
     " to let CAPSS skip what it already saved, submit with --on-dup submitWithoutDup."
 )
 CLI_LOOK_UP = "CAPSS has the file: look it up on the CAPSS web site; do not submit it again."
-CLI_NEXT_STEPS = {
-    Outcome.COMPLETE_WITH_ISSUES: (
-        "Error items were not saved: correct them and send them again (capss submit, or"
-        " capss submit --update for item corrections); duplicates were already in CAPSS."
-    ),
-    Outcome.FAILED: "CAPSS saved nothing: correct what its message says and submit again.",
-}
+CLI_FIX_ITEMS = (
+    "Error items were not saved: correct them and send them again (capss submit, or"
+    " capss submit --update for item corrections)."
+)
+CLI_DUPLICATES = "The duplicate items were already in CAPSS (sent before): nothing to do for them."
+CLI_FAILED = "CAPSS saved nothing: correct what its message says and submit again."
+
+
+def cli_next_step(outcome: Outcome, counts: Counts) -> str | None:
+    """What the person at the command line does about a job CAPSS has answered for."""
+    if outcome is Outcome.COMPLETE_WITH_ISSUES:
+        return with_issues(counts, errors=CLI_FIX_ITEMS, duplicates=CLI_DUPLICATES)
+    if outcome is Outcome.FAILED:
+        return CLI_FAILED
+    return None
 
 
 def cli_follow(status_url: str) -> str:
@@ -290,15 +312,9 @@ def next_step(record: FileRecord, where: Deployment) -> str:
         return record.hint
     if record.outcome is Outcome.FAILED and record.maybe_in_capss:
         return FAILED_IN_CAPSS
-    if record.outcome is not Outcome.COMPLETE_WITH_ISSUES:
-        return next_steps(record, where)[record.outcome]
-    errors, duplicates = record.counts.errors, record.counts.duplicates
-    if not errors and record.resent:
+    issues = record.outcome is Outcome.COMPLETE_WITH_ISSUES
+    if issues and not record.counts.errors and record.resent:
         return RESENT_DUPLICATES
-    if errors == 0:
-        return CHECK_DUPLICATES
-    if errors and duplicates == 0:
-        return fix_errors(record)
     return next_steps(record, where)[record.outcome]
 
 

@@ -13,22 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from capss.errors import NeedsPersonError
-from capss.kinds import SKIP_DUPLICATES
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES
 from capss.pipeline import advice
-
-ON_DUP_CHOICES = (
-    "cancel",
-    "submitDups",
-    SKIP_DUPLICATES,
-    "submitWithoutDup",
-    "submitWithoutDups",
-)
-"""CAPSS's spelling of "skip duplicates" differs between sources (the DOJ's document:
-submitWithoutDup; the current generation's only public client: submitWithoutDups).
-skipDuplicates sends the one each generation is known to accept; the two spellings force one,
-so an operator can switch without a code change."""
-SKIP_CHOICES = frozenset({SKIP_DUPLICATES, "submitWithoutDup", "submitWithoutDups"})
-ON_ERROR_CHOICES = ("cancel", "submit")
 
 
 class SettingsError(NeedsPersonError):

@@ -32,7 +32,7 @@ from capss.errors import (
     TransientError,
 )
 from capss.intake.report import IntakeLimits, ValidationReport
-from capss.kinds import SKIP_DUPLICATES, FileKind
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_CHOICES, SKIP_DUPLICATES, FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import tell
@@ -53,12 +53,7 @@ from capss.pipeline.ports import (
     RecordStore,
 )
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
-from capss.pipeline.settings import (
-    ON_DUP_CHOICES,
-    ON_ERROR_CHOICES,
-    SKIP_CHOICES,
-    SubmitSettings,
-)
+from capss.pipeline.settings import SubmitSettings
 from capss.telemetry import about, logger, metrics
 
 LEASE = timedelta(minutes=10)
