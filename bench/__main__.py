@@ -106,7 +106,7 @@ def _print(name: str, result: Any) -> None:
     elif name == "coldstart":
         _table(
             "Cold start: import + first-event set-up, fresh interpreter, medians"
-            f" of {result[0]['runs']}",
+            f" of {result[0]['runs']}, Python {result[0]['python']}",
             [
                 "function",
                 "handler",
@@ -116,6 +116,8 @@ def _print(name: str, result: Any) -> None:
                 "x boto3",
                 "x floor",
                 "no bytecode x floor",
+                "CPU x boto3",
+                "CPU x floor",
             ],
             [
                 [
@@ -127,6 +129,8 @@ def _print(name: str, result: Any) -> None:
                     r["vs_boto3"],
                     r["vs_floor"],
                     r["no_bytecode_vs_floor"],
+                    r["cpu_vs_boto3"],
+                    r["cpu_vs_floor"],
                 ]
                 for r in result
             ],

@@ -20,15 +20,31 @@ USES = {
 }
 
 
-def _loaded_after(code: str, *paths: str) -> set[str]:
+SET_UP_ENV = {
+    "AWS_DEFAULT_REGION": "us-west-2",
+    "TABLE_NAME": "records",
+    "STORES_TABLE_NAME": "stores",
+    "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:alerts",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-west-2:123456789012:stateMachine:poller",
+    "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov",
+    "BUCKET_NAME": "intake",
+}
+
+
+def _loaded_after(code: str, *paths: str, watch: tuple[str, ...] = HEAVY) -> set[str]:
     program = (
         "import json, sys\n"
         f"sys.path[:0] = {[str(ROOT / 'layers/capss'), *paths]!r}\n"
         f"{code}\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+        f"print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", program],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=SET_UP_ENV,
     ).stdout
     return set(json.loads(out))
 
@@ -43,3 +59,19 @@ def test_a_handler_loads_exactly_the_sdks_its_function_uses(function: str) -> No
 def test_the_pipeline_and_the_public_surface_load_no_sdk() -> None:
     code = "import capss, capss.pipeline.submit, capss.pipeline.poll, capss.pipeline.finish"
     assert _loaded_after(code) == set()
+
+
+@pytest.mark.parametrize("function", ["submit", "status", "finish", "monitor"])
+def test_a_functions_set_up_creates_no_aws_client(function: str) -> None:
+    # A client (and the first one's botocore session) is paid for when its service is called.
+    code = (
+        f"import app, boto3\nfrom capss.aws.{function}_function import runtime\nruntime()\n"
+        "assert boto3.DEFAULT_SESSION is None, 'a client was created at set-up'\n"
+    )
+    assert _loaded_after(code, str(ROOT / "functions" / function)) == USES[function]
+
+
+def test_the_submit_function_reads_its_csv_mapping_at_the_first_export_only() -> None:
+    code = "import app\nfrom capss.aws.submit_function import runtime\nruntime()\n"
+    watch = ("capss.intake.convert", "tomllib")
+    assert _loaded_after(code, str(ROOT / "functions" / "submit"), watch=watch) == set()

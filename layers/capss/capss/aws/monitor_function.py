@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.sns import SnsAlertSender
 from capss.aws.stepfunctions import execution_running
 from capss.aws.stores import DynamoStoreRegister
@@ -20,9 +20,11 @@ from capss.pipeline.settings import MonitorSettings
 @cold_start
 def runtime() -> tuple[MonitorSettings, MonitorDeps]:
     settings = MonitorSettings.from_env()
+    # One client for both tables: a second one would cost the cold start its own set-up.
+    dynamodb = aws_client("dynamodb")
     deps = MonitorDeps(
-        stores=DynamoStoreRegister.for_table(settings.stores_table_name),
-        history=DynamoRecordStore.for_table(settings.table_name),
+        stores=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name)),
+        history=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         running=execution_running(aws_client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         calendar=BusinessCalendar(settings.extra_holidays),

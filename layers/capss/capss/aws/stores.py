@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr
 
-from capss.aws.dynamodb import all_pages
+from capss.aws.dynamodb import ClientTable, all_pages
 from capss.pipeline.records import plain_value
 from capss.pipeline.stores import STORE_PREFIX, ExpectedStore
 
@@ -17,8 +16,8 @@ class DynamoStoreRegister:
         self._table = table
 
     @classmethod
-    def for_table(cls, table_name: str, session: Any | None = None) -> DynamoStoreRegister:
-        return cls((session or boto3).resource("dynamodb").Table(table_name))
+    def for_table(cls, table_name: str, session: Any) -> DynamoStoreRegister:
+        return cls(ClientTable(session.client("dynamodb"), table_name))
 
     def stores(self) -> list[ExpectedStore]:
         items = all_pages(self._table.scan, FilterExpression=Attr("pk").begins_with(STORE_PREFIX))

@@ -14,11 +14,33 @@ from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
-from capss.intake.convert import load_mapping
+from capss.intake.report import Conversion
 from capss.intake.validate import validate_stream
+from capss.pipeline.ports import CsvConverter
 from capss.pipeline.settings import SubmitSettings
 from capss.pipeline.submit import SubmitDeps, submit_message
 from capss.telemetry import logger
+
+
+class ShippedMapping:
+    """The stack's CSV mapping, read at the first export: an XML file never pays for it.
+
+    The template allows only shipped mappings, so one that fails to load is a broken build:
+    each CSV export then fails unexpectedly and goes back to the queue, then to the
+    dead-letter queue, whose alarm tells ops; XML files go on being sent.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @functools.cached_property
+    def _mapping(self) -> CsvConverter:
+        from capss.intake.convert import load_mapping  # noqa: PLC0415 - CSV exports only
+
+        return load_mapping(self.name)
+
+    def convert(self, data: bytes, license_number: str) -> Conversion:
+        return self._mapping.convert(data, license_number)
 
 
 @cold_start
@@ -42,7 +64,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         validate=validate_stream,
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
-        convert=load_mapping(settings.csv_mapping),
+        convert=ShippedMapping(settings.csv_mapping),
     )
     return settings, deps
 
