@@ -16,9 +16,12 @@ from typing import IO, BinaryIO, Protocol
 
 from lxml import etree
 
+from capss.bounds import clip
 from capss.intake.report import IntakeLimits, Problem, Severity
 
 _CHUNK = 64 * 1024
+_NOTHING_KEPT = 1 << 30
+"""The reader's depth of the kept element when there is none: deeper than any file may go."""
 _ENCODING_ERRORS = (
     etree.ErrorTypes.ERR_INVALID_ENCODING,
     etree.ErrorTypes.ERR_UNSUPPORTED_ENCODING,
@@ -205,19 +208,22 @@ def _not_xml(start: str) -> Rejected:
 class EventHandler(Protocol):
     """`path` is the tags from the root to the element: the reader's own list, read it only."""
 
-    def start(self, element: etree._Element, path: list[str]) -> None:
-        """An element's start tag was read: its attributes are there, its children not yet."""
+    def start(self, element: etree._Element, path: list[str]) -> bool:
+        """An element's start tag was read: its attributes are there, its children not yet.
+
+        True keeps the element whole for `end`: its descendants are neither reported nor
+        cleared until then (at most `IntakeLimits.max_kept_elements` of them)."""
 
     def end(self, element: etree._Element, path: list[str]) -> None:
         """Its end tag was read: its own text is there; its children were already cleared and
-        all but the last removed."""
+        all but the last removed, unless `start` kept it."""
 
 
 class SafeXmlReader:
     """Reads a byte stream once: digests it, bounds it, and hands each element to a handler.
 
     After the handler's `end`, the element is cleared and its earlier siblings dropped, so memory
-    holds one path from the root, never the tree.
+    holds one path from the root and at most one kept element's subtree, never the tree.
     """
 
     def __init__(
@@ -234,6 +240,9 @@ class SafeXmlReader:
         """Warnings about how the file is written (encoding)."""
         self._newlines = 0
         self._path: list[str] = []
+        self._depth = 0
+        self._kept = _NOTHING_KEPT
+        self._kept_size = 0
         self._root_seen = False
 
     @property
@@ -327,6 +336,9 @@ class SafeXmlReader:
         self, decoder: codecs.IncrementalDecoder, data: bytes, *, final: bool
     ) -> tuple[int, Rejected] | None:
         """Where `data` stops being UTF-8 (an offset into it) and the problem, or None."""
+        if data.isascii() and not decoder.getstate()[0]:  # nothing half-read: nothing to decode
+            self._newlines += data.count(b"\n")
+            return None
         try:
             decoder.decode(data, final)
         except UnicodeDecodeError as exc:
@@ -357,20 +369,34 @@ class SafeXmlReader:
             raise self._syntax_problem(failure)
 
     def _drain(self, parser: etree.XMLPullParser, handler: EventHandler) -> None:
-        # The hot loop (one pass per element start and end): kept flat on purpose.
-        started, ended, max_depth = handler.start, handler.end, self._limits.max_depth
-        path = self._path
-        for event, node in parser.read_events():
-            element: etree._Element = node  # type: ignore[assignment]  # only start/end asked for
-            if event == "start":
-                if not self._root_seen:
-                    self._root_seen = True
-                    self._check_docinfo(element)
-                path.append(element.tag)
-                if len(path) > max_depth:
-                    raise _too_deep(max_depth, line_of(element))
-                started(element, path)
-            else:
+        # The hot loop, one pass per element start and end: kept flat on purpose. Inside an element
+        # the handler keeps (most of a CAPSS file), an event costs a count and two comparisons.
+        started, ended, path = handler.start, handler.end, self._path
+        max_depth, max_kept = self._limits.max_depth, self._limits.max_kept_elements
+        depth, kept, kept_size = self._depth, self._kept, self._kept_size
+        try:
+            for event, node in parser.read_events():
+                element: etree._Element = node  # type: ignore[assignment]  # only start/end asked
+                if event == "start":
+                    depth += 1
+                    if depth > max_depth:
+                        raise _too_deep(max_depth, line_of(element))
+                    if depth > kept:
+                        kept_size += 1
+                        if kept_size > max_kept:
+                            raise _too_big(path[-1], max_kept, line_of(element))
+                        continue
+                    if not self._root_seen:
+                        self._root_seen = True
+                        self._check_docinfo(element)
+                    path.append(element.tag)
+                    if started(element, path):
+                        kept, kept_size = depth, 0
+                    continue
+                depth -= 1
+                if depth >= kept:
+                    continue
+                kept = _NOTHING_KEPT
                 ended(element, path)
                 path.pop()
                 element.clear()
@@ -381,6 +407,8 @@ class SafeXmlReader:
                     if parent is not None:
                         while element.getprevious() is not None:
                             del parent[0]
+        finally:
+            self._depth, self._kept, self._kept_size = depth, kept, kept_size
 
     def _check_docinfo(self, root: etree._Element) -> None:
         if has_doctype(root.getroottree()):
@@ -409,6 +437,15 @@ def too_large(max_bytes: int, size: int | None) -> Rejected:
         "too-large",
         f"The file is larger than the limit of {max_bytes:,} bytes{shown}. "
         "Split it into several files (for example one per day), or ask ops to raise the limit.",
+    )
+
+
+def _too_big(tag: str, max_kept: int, line: int | None) -> Rejected:
+    return _error(
+        "too-big",
+        f"An element <{clip(tag, 40)}> holds more than {max_kept:,} elements; in a CAPSS file it "
+        "holds a few dozen. The file is damaged or was not exported for CAPSS.",
+        line,
     )
 
 

@@ -19,6 +19,8 @@ class IntakeLimits:
     """Problems kept in a report; the rest are counted in one closing warning."""
     max_prologue_bytes: int = 64 * 1024
     """Bytes before the root element that the byte check reads; lxml's own check covers the rest."""
+    max_kept_elements: int = 10_000
+    """Descendants of one element the rules read whole (an item, a customer): the memory bound."""
 
 
 class Severity(enum.StrEnum):
