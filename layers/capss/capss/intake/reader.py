@@ -215,15 +215,16 @@ class EventHandler(Protocol):
         cleared until then (at most `IntakeLimits.max_kept_elements` of them)."""
 
     def end(self, element: etree._Element, path: list[str]) -> None:
-        """Its end tag was read: its own text is there; its children were already cleared and
-        all but the last removed, unless `start` kept it."""
+        """Its end tag was read: its own text is there; its children were already removed,
+        unless `start` kept it. After this call the element is cleared and removed too."""
 
 
 class SafeXmlReader:
     """Reads a byte stream once: digests it, bounds it, and hands each element to a handler.
 
-    After the handler's `end`, the element is cleared and its earlier siblings dropped, so memory
-    holds one path from the root and at most one kept element's subtree, never the tree.
+    After the handler's `end`, the element is cleared and dropped, so memory holds one path from
+    the root and at most one kept element's subtree (and the parser's current chunk), never the
+    tree.
     """
 
     def __init__(
@@ -240,6 +241,8 @@ class SafeXmlReader:
         """Warnings about how the file is written (encoding)."""
         self._newlines = 0
         self._path: list[str] = []
+        self._open: list[etree._Element] = []
+        """The elements of `_path`: each one's parent is at hand for dropping it at its end."""
         self._depth = 0
         self._kept = _NOTHING_KEPT
         self._kept_size = 0
@@ -372,6 +375,7 @@ class SafeXmlReader:
         # The hot loop, one pass per element start and end: kept flat on purpose. Inside an element
         # the handler keeps (most of a CAPSS file), an event costs a count and two comparisons.
         started, ended, path = handler.start, handler.end, self._path
+        open_elements = self._open
         max_depth, max_kept = self._limits.max_depth, self._limits.max_kept_elements
         depth, kept, kept_size = self._depth, self._kept, self._kept_size
         try:
@@ -390,6 +394,7 @@ class SafeXmlReader:
                         self._root_seen = True
                         self._check_docinfo(element)
                     path.append(element.tag)
+                    open_elements.append(element)
                     if started(element, path):
                         kept, kept_size = depth, 0
                     continue
@@ -399,14 +404,14 @@ class SafeXmlReader:
                 kept = _NOTHING_KEPT
                 ended(element, path)
                 path.pop()
+                open_elements.pop()
                 element.clear()
-                # Earlier siblings went at the previous sibling's end: one at most is left. (The
-                # root has no parent, though a comment may precede it.)
-                if element.getprevious() is not None:
-                    parent = element.getparent()
-                    if parent is not None:
-                        while element.getprevious() is not None:
-                            del parent[0]
+                if open_elements:  # the root has no parent, though a comment may precede it
+                    parent = open_elements[-1]
+                    # Earlier siblings went at their own end; comments and PIs get no event.
+                    while element.getprevious() is not None:
+                        del parent[0]
+                    parent.remove(element)
         finally:
             self._depth, self._kept, self._kept_size = depth, kept, kept_size
 

@@ -31,6 +31,7 @@ _TIME = re.compile(
 )
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
 _FUTURE_GRACE = timedelta(days=1)
+_ABSENT: tuple[str, etree._Element | None] = ("", None)
 
 
 class EnvelopeRules:
@@ -58,8 +59,8 @@ class EnvelopeRules:
         return False
 
     def end(self, element: etree._Element, path: list[str]) -> None:
-        """An element's end tag: its text is there; of its children, only the last is still
-        attached, cleared (`len(element) == 0` for a leaf), unless start kept them all."""
+        """An element's end tag: its text is there; its children are gone unless start kept
+        them all."""
 
     def envelope_start(self, element: etree._Element, path: list[str]) -> None:
         """The root and the license block (depth 1 and 2)."""
@@ -301,30 +302,32 @@ class TransactionRules(EnvelopeRules):
             self.last_transaction_at = when
 
     def _check_item(self, transaction: _Transaction, item: etree._Element) -> None:
-        fields: dict[str, etree._Element] = {}
+        fields: dict[str, tuple[str, etree._Element | None]] = {}
         for child in item.iterchildren(*ESSENTIAL_ITEM_FIELDS):
-            fields.setdefault(str(child.tag), child)  # the first of each counts
-        texts = {name: (child.text or "").strip() for name, child in fields.items()}
+            name = str(child.tag)
+            if name not in fields:  # the first of each counts
+                fields[name] = ((child.text or "").strip(), child)
         where = {"transaction": transaction.index, "item": transaction.items}
-        for name in (name for name in ESSENTIAL_ITEM_FIELDS if not texts.get(name)):
-            self.error(
-                "missing-item-field",
-                f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
-                line_of(item),
-                **where,
-            )
-        kind = texts.get("type")
-        if kind and kind.upper() not in KNOWN_ITEM_TYPES:
+        for name in ESSENTIAL_ITEM_FIELDS:
+            if not fields.get(name, _ABSENT)[0]:
+                self.error(
+                    "missing-item-field",
+                    f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
+                    line_of(item),
+                    **where,
+                )
+        kind, element = fields.get("type", _ABSENT)
+        if kind and element is not None and kind.upper() not in KNOWN_ITEM_TYPES:
             self.warning(
                 "unknown-item-type",
                 f"Item type {kind!r} is not one CAPSS is known to take "
                 f"({', '.join(sorted(KNOWN_ITEM_TYPES))}); it is sent anyway.",
-                line_of(fields["type"]),
+                line_of(element),
                 **where,
             )
-        amount = texts.get("amount")
-        if amount:
-            self._check_amount(amount, line_of(fields["amount"]), where)
+        amount, element = fields.get("amount", _ABSENT)
+        if amount and element is not None:
+            self._check_amount(amount, line_of(element), where)
 
     def _check_amount(self, amount: str, line: int | None, where: dict[str, int]) -> None:
         match = _AMOUNT.fullmatch(amount)
