@@ -70,7 +70,7 @@ def test_large_file_keeps_memory_flat(tmp_path: Path) -> None:
     assert report.ok, report.format_text(path.name)
     assert report.transactions == transactions
     # Measured: 0.5 MB peak of Python allocations for the 40 MB file (0.27 MB for the 30 KB week
-    # sample): 64 KiB chunks and one element path at a time. 8 MB leaves room for noise.
+    # sample): small chunks and one element path at a time. 8 MB leaves room for noise.
     assert python_peak < 8 * 1024 * 1024
 
     baseline = _measure()
