@@ -188,6 +188,18 @@ def test_an_item_or_customer_too_big_to_hold_is_refused(tmp_path: Path) -> None:
     assert report.size == path.stat().st_size
 
 
+def test_comments_beside_the_root_are_bounded() -> None:
+    """lxml cannot drop comments or PIs beside the root element as it reads: they are counted."""
+    data = SAMPLE.read_bytes().rstrip()
+    limits = IntakeLimits(max_kept_elements=50)
+    report = validate_stream(io.BytesIO(data + b"<!---->" * 25 + b"<?pi?>" * 25), limits=limits)
+    assert report.ok, report.format_text("at-limit")
+
+    report = validate_stream(io.BytesIO(data + b"<!---->" * 51), limits=limits)
+    assert [p.code for p in report.problems] == ["too-big"]
+    assert "outside its top element" in report.problems[0].message
+
+
 def _descendants(xml: str, tag: str) -> int:
     first = next(etree.fromstring(xml.encode()).iter(tag))
     return sum(1 for _ in first.iter()) - 1

@@ -44,7 +44,9 @@ def safe_parser() -> etree.XMLParser:
 
 def _safe_pull_parser() -> etree.XMLPullParser:
     return etree.XMLPullParser(
-        events=("start", "end"),
+        # Comments and PIs too: outside what the handler keeps they are dropped at once, else a
+        # file of them alone would all stay in memory.
+        events=("start", "end", "comment", "pi"),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -249,6 +251,8 @@ class SafeXmlReader:
         self._depth = 0
         self._kept = _NOTHING_KEPT
         self._kept_size = 0
+        self._beside_root = 0
+        """Comments and PIs before and after the root element."""
         self._root_seen = False
 
     @property
@@ -383,7 +387,7 @@ class SafeXmlReader:
         depth, kept, kept_size = self._depth, self._kept, self._kept_size
         element: etree._Element
         try:
-            for event, element in parser.read_events():  # type: ignore[assignment]  # start/end only
+            for event, element in parser.read_events():  # type: ignore[assignment]  # no ns events
                 if event == "start":
                     depth += 1
                     if depth > max_depth:
@@ -401,6 +405,14 @@ class SafeXmlReader:
                     if started(element, path):
                         kept, kept_size = depth, 0
                     continue
+                if event != "end":  # a comment or PI: complete as it is read
+                    if depth >= kept:
+                        kept_size += 1
+                        if kept_size > max_kept:
+                            raise _too_big(path[-1], max_kept, line_of(element))
+                    else:
+                        self._drop(element)
+                    continue
                 depth -= 1
                 if depth >= kept:
                     continue
@@ -409,14 +421,20 @@ class SafeXmlReader:
                 path.pop()
                 open_elements.pop()
                 element.clear()
-                if open_elements:  # the root has no parent, though a comment may precede it
-                    parent = open_elements[-1]
-                    # Earlier siblings went at their own end; comments and PIs get no event.
-                    while element.getprevious() is not None:
-                        del parent[0]
-                    parent.remove(element)
+                if open_elements:  # the root has no parent; earlier siblings went as they ended
+                    open_elements[-1].remove(element)
         finally:
             self._depth, self._kept, self._kept_size = depth, kept, kept_size
+
+    def _drop(self, node: etree._Element) -> None:
+        """A comment or PI outside what the handler keeps: nothing reads it."""
+        if self._open:
+            self._open[-1].remove(node)
+            return
+        # Beside the root, where lxml cannot drop it: only counted.
+        self._beside_root += 1
+        if self._beside_root > self._limits.max_kept_elements:
+            raise _too_big("", self._limits.max_kept_elements, line_of(node))
 
     def _check_docinfo(self, root: etree._Element) -> None:
         if has_doctype(root.getroottree()):
@@ -449,12 +467,15 @@ def too_large(max_bytes: int, size: int | None) -> Rejected:
 
 
 def _too_big(tag: str, max_kept: int, line: int | None) -> Rejected:
-    return _error(
-        "too-big",
-        f"An element <{clip(tag, 40)}> holds more than {max_kept:,} elements; in a CAPSS file it "
-        "holds a few dozen. The file is damaged or was not exported for CAPSS.",
-        line,
+    """Too much inside one element the rules read whole or, without a tag, beside the root."""
+    what = (
+        f"An element <{clip(tag, 40)}> holds more than {max_kept:,} elements, comments or "
+        "processing instructions; in a CAPSS file it holds a few dozen."
+        if tag
+        else f"The file has more than {max_kept:,} comments or processing instructions outside "
+        f"its top element; a CAPSS file needs none."
     )
+    return _error("too-big", f"{what} The file is damaged or was not exported for CAPSS.", line)
 
 
 def _too_deep(max_depth: int, line: int | None) -> Rejected:
