@@ -20,7 +20,8 @@ class IntakeLimits:
     max_prologue_bytes: int = 64 * 1024
     """Bytes before the root element that the byte check reads; lxml's own check covers the rest."""
     max_kept_elements: int = 10_000
-    """Descendants of one element the rules read whole (an item, a customer): the memory bound."""
+    """Nodes inside one element the rules read whole (an item, a customer), and comments or PIs
+    beside the root: what memory holds beyond the path from the root and the current chunk."""
 
 
 class Severity(enum.StrEnum):
