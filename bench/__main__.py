@@ -142,7 +142,8 @@ def _print(name: str, result: Any) -> None:
                 "file",
                 "bridge MB/s",
                 "iterparse MB/s",
-                "speed ratio",
+                "speed ratio (CPU)",
+                "(wall)",
                 "bridge peak RSS",
                 "iterparse peak RSS",
             ],
@@ -152,6 +153,7 @@ def _print(name: str, result: Any) -> None:
                     r["bridge_mb_s"],
                     r["iterparse_mb_s"],
                     r["speed_vs_iterparse"],
+                    r["wall_speed_vs_iterparse"],
                     f"{r['bridge_peak_rss_mb']} MB",
                     f"{r['iterparse_peak_rss_mb']} MB",
                 ]

@@ -166,6 +166,45 @@ def test_very_deep_nesting_is_refused(tmp_path: Path) -> None:
     assert [p.code for p in report.problems] == ["too-deep"]
 
 
+def test_an_item_or_customer_too_big_to_hold_is_refused(tmp_path: Path) -> None:
+    """The rules read an item or a customer whole: how many elements it may hold is bounded."""
+    clean = SAMPLE.read_text()
+    limits = IntakeLimits(max_kept_elements=50)
+    at_limit = clean.replace("<item>", "<item>" + "<note/>" * (50 - _descendants(clean, "item")), 1)
+    report = validate_stream(io.BytesIO(at_limit.encode()), limits=limits)
+    assert report.ok, report.format_text("at-limit")
+
+    over = clean.replace("<item>", "<item>" + "<note/>" * (51 - _descendants(clean, "item")), 1)
+    report = validate_stream(io.BytesIO(over.encode()), limits=limits)
+    assert [p.code for p in report.problems] == ["too-big"]
+    assert "<item>" in report.problems[0].message
+
+    path = tmp_path / "customer.xml"
+    path.write_text(clean.replace("<customer>", "<customer>" + "<a>x</a>" * 100_000, 1))
+    report, elapsed = _timed(lambda: validate_path(path))
+    assert elapsed < TIME_BOUND
+    assert [p.code for p in report.problems] == ["too-big"]
+    assert report.sha256
+    assert report.size == path.stat().st_size
+
+
+def test_comments_beside_the_root_are_bounded() -> None:
+    """lxml cannot drop comments or PIs beside the root element as it reads: they are counted."""
+    data = SAMPLE.read_bytes().rstrip()
+    limits = IntakeLimits(max_kept_elements=50)
+    report = validate_stream(io.BytesIO(data + b"<!---->" * 25 + b"<?pi?>" * 25), limits=limits)
+    assert report.ok, report.format_text("at-limit")
+
+    report = validate_stream(io.BytesIO(data + b"<!---->" * 51), limits=limits)
+    assert [p.code for p in report.problems] == ["too-big"]
+    assert "outside its top element" in report.problems[0].message
+
+
+def _descendants(xml: str, tag: str) -> int:
+    first = next(etree.fromstring(xml.encode()).iter(tag))
+    return sum(1 for _ in first.iter()) - 1
+
+
 def test_big_quadratic_blowup_is_refused(tmp_path: Path, trap: Trap) -> None:
     path = tmp_path / "quadratic.xml"
     entity = "x" * 100_000

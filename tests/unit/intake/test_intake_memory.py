@@ -9,7 +9,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from capss.intake.reader import SafeXmlReader
+from capss.intake.report import IntakeLimits, ProblemLog
+from capss.intake.rules import TransactionRules
 from capss.intake.validate import validate_path
+from lxml import etree
 
 FILES = Path(__file__).parents[3] / "events" / "files"
 TARGET_BYTES = 40 * 1024 * 1024
@@ -66,7 +70,7 @@ def test_large_file_keeps_memory_flat(tmp_path: Path) -> None:
     assert report.ok, report.format_text(path.name)
     assert report.transactions == transactions
     # Measured: 0.5 MB peak of Python allocations for the 40 MB file (0.27 MB for the 30 KB week
-    # sample): 64 KiB chunks and one element path at a time. 8 MB leaves room for noise.
+    # sample): small chunks and one element path at a time. 8 MB leaves room for noise.
     assert python_peak < 8 * 1024 * 1024
 
     baseline = _measure()
@@ -78,3 +82,64 @@ def test_large_file_keeps_memory_flat(tmp_path: Path) -> None:
     # tree peaks near 420 MB.
     grown_mib = (loaded["max_rss_kib"] - baseline["max_rss_kib"]) / 1024
     assert grown_mib < 60, f"peak memory grew by {grown_mib:.1f} MiB"
+
+
+@pytest.mark.slow
+def test_comments_keep_memory_flat(tmp_path: Path) -> None:
+    """Comments get no element events: a reader that waited for one to drop them held them all."""
+    path = tmp_path / "comments.xml"
+    week = (FILES / "store-0300-week.xml").read_text()
+    path.write_text(week.replace("</bulkUploadData>", "<!---->" * 1_500_000 + "</bulkUploadData>"))
+
+    baseline = _measure()
+    loaded = _measure(str(path))
+    assert loaded["ok"]
+    assert loaded["transactions"] == 20
+    # Measured: no growth (24 MB both); holding the 10 MB of comments peaks near 260 MB.
+    grown_mib = (loaded["max_rss_kib"] - baseline["max_rss_kib"]) / 1024
+    assert grown_mib < 60, f"peak memory grew by {grown_mib:.1f} MiB"
+
+
+def _held_before(element: etree._Element) -> int:
+    """The nodes before `element` in the document, its ancestors left out."""
+    return sum(
+        sum(1 for _ in sibling.iter())
+        for ancestor in (element, *element.iterancestors())
+        for sibling in ancestor.itersiblings(preceding=True)
+    )
+
+
+class _TreeWatch(TransactionRules):
+    """The real rules, counting at each transaction's start the elements read before it that are
+    still in the document (those after it are the parser's current chunk, not yet handled)."""
+
+    def __init__(self) -> None:
+        super().__init__(ProblemLog(200), None)
+        self.live: list[int] = []
+
+    def start(self, element: etree._Element, path: list[str]) -> bool:
+        if len(path) == 3:
+            self.live.append(_held_before(element))
+        return super().start(element, path)
+
+
+def test_the_tree_in_memory_never_outgrows_one_transaction(tmp_path: Path) -> None:
+    """Deterministic where peak RSS is not: a reader that kept the tree would fail this."""
+    path = tmp_path / "month.xml"
+    week = (FILES / "store-0300-week.xml").read_text()
+    head, _, rest = week.partition("<propertyTransaction>")
+    body, _, tail = rest.rpartition("</propertyTransaction>")
+    path.write_text(head + f"<propertyTransaction>{body}</propertyTransaction>" * 10 + tail)
+    per_transaction = max(
+        sum(1 for _ in transaction.iter())
+        for transaction in etree.parse(path).getroot().iter("propertyTransaction")
+    )
+    rules = _TreeWatch()
+    with path.open("rb") as stream:
+        SafeXmlReader(stream, IntakeLimits()).read(rules)
+    rules.finish()
+
+    assert rules.log.problems() == ()
+    assert rules.transactions == len(rules.live) == 200
+    # What was read is dropped as it goes: never more than one transaction's worth is held.
+    assert max(rules.live) <= per_transaction

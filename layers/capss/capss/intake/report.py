@@ -19,6 +19,9 @@ class IntakeLimits:
     """Problems kept in a report; the rest are counted in one closing warning."""
     max_prologue_bytes: int = 64 * 1024
     """Bytes before the root element that the byte check reads; lxml's own check covers the rest."""
+    max_kept_elements: int = 10_000
+    """Nodes inside one element the rules read whole (an item, a customer), and comments or PIs
+    beside the root: what memory holds beyond the path from the root and the current chunk."""
 
 
 class Severity(enum.StrEnum):

@@ -20,9 +20,9 @@ ROOT = "capssUpload"
 BULK = "bulkUploadData"
 LICENSE = "licenseNumber"
 TRANSACTION = "propertyTransaction"
+CUSTOMER = "customer"
 KNOWN_ITEM_TYPES = frozenset({"BUY", "PAWN", "CONSIGN", "TRADE", "AUCTION"})
 ESSENTIAL_ITEM_FIELDS = ("type", "loanBuyNumber", "amount", "article", "description")
-_READ_ITEM_FIELDS = frozenset(ESSENTIAL_ITEM_FIELDS)
 ON_FILE = "on file"
 LICENSE_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
@@ -31,6 +31,7 @@ _TIME = re.compile(
 )
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
 _FUTURE_GRACE = timedelta(days=1)
+_ABSENT: tuple[str, etree._Element | None] = ("", None)
 
 
 class EnvelopeRules:
@@ -47,15 +48,19 @@ class EnvelopeRules:
         self._root_ok = False
         self._bulks = 0
 
-    # The reader calls start and end once per element, the validation's hot path: a kind's
-    # rules override them whole (no hook calls per element) and hand the top two levels here.
-    def start(self, element: etree._Element, path: list[str]) -> None:
-        """An element's start tag (attributes there, children not yet); `path` from the root."""
+    # The reader calls start and end once per element outside the elements start keeps, the
+    # validation's hot path: a kind's rules override them whole (no hook calls per element) and
+    # hand the top two levels here.
+    def start(self, element: etree._Element, path: list[str]) -> bool:
+        """An element's start tag (attributes there, children not yet); `path` from the root.
+
+        True: the element's subtree is wanted whole at its end (see `EventHandler`)."""
         self.envelope_start(element, path)
+        return False
 
     def end(self, element: etree._Element, path: list[str]) -> None:
-        """An element's end tag: its text is there; of its children, only the last is still
-        attached, cleared (`len(element) == 0` for a leaf)."""
+        """An element's end tag: its text is there; its children are gone unless start kept
+        them all."""
 
     def envelope_start(self, element: etree._Element, path: list[str]) -> None:
         """The root and the license block (depth 1 and 2)."""
@@ -146,48 +151,49 @@ class EnvelopeRules:
 
 
 @dataclass(slots=True)
-class _Item:
-    index: int
-    line: int | None
-    fields: dict[str, tuple[str, int | None]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
 class _Transaction:
     index: int
     line: int | None
     time: tuple[str, int | None] | None = None
     items: int = 0
     not_on_file: list[str] = field(default_factory=list)
-    item: _Item | None = None
 
 
 class TransactionRules(EnvelopeRules):
-    """A property transaction file (CAPSS bulk upload), as docs/capss-api.md describes its tree."""
+    """A property transaction file (CAPSS bulk upload), as docs/capss-api.md describes its tree.
+
+    Each item and customer is kept whole and read at its end in one walk (most of a file's
+    elements are theirs); the rest of the tree arrives element by element."""
 
     def __init__(self, log: ProblemLog, expected_license: str | None) -> None:
         super().__init__(log, expected_license)
         self._transaction: _Transaction | None = None
         self._latest_allowed = datetime.now(UTC).replace(tzinfo=None) + _FUTURE_GRACE
 
-    def start(self, element: etree._Element, path: list[str]) -> None:
+    def start(self, element: etree._Element, path: list[str]) -> bool:
         depth = len(path)
         if depth <= 2:
             self.envelope_start(element, path)
-        elif not self._root_ok:
-            return
-        elif depth == 3 and path[2] == TRANSACTION and path[1] == BULK:
-            self.transactions += 1
-            self._transaction = _Transaction(self.transactions, line_of(element))
-        elif (
-            depth == 5
-            and path[4] == "item"
-            and path[3] == "items"
-            and self._transaction is not None
-        ):
+            return False
+        if not self._root_ok:
+            return False
+        if depth == 3:
+            if path[2] == TRANSACTION and path[1] == BULK:
+                self.transactions += 1
+                self._transaction = _Transaction(self.transactions, line_of(element))
+            return False
+        transaction = self._transaction
+        if transaction is None:
+            return False
+        if depth == 4:
+            # Read (transactionTime, customer) or passed over (store, unknown ones) whole; items
+            # may be many, so each is kept on its own.
+            return path[3] != "items"
+        if depth == 5 and path[4] == "item" and path[3] == "items":
             self.items += 1
-            self._transaction.items += 1
-            self._transaction.item = _Item(self._transaction.items, line_of(element))
+            transaction.items += 1
+            return True
+        return False
 
     def end(self, element: etree._Element, path: list[str]) -> None:
         # A transaction is open only inside capssUpload/bulkUploadData/propertyTransaction.
@@ -195,22 +201,26 @@ class TransactionRules(EnvelopeRules):
         if transaction is None:
             return
         depth = len(path)
-        item = transaction.item
-        if depth == 6 and item is not None and path[4] == "item" and path[3] == "items":
-            name = path[5]
-            # Only the fields the checks read are kept (the first of each).
-            if name in _READ_ITEM_FIELDS and name not in item.fields:
-                item.fields[name] = ((element.text or "").strip(), line_of(element))
-        elif depth == 3:
+        if depth == 3:
             self._check_transaction(transaction)
             self._transaction = None
-        elif depth == 5 and item is not None and path[4] == "item" and path[3] == "items":
-            self._check_item(transaction, item)
-            transaction.item = None
-        elif depth == 4 and path[3] == "transactionTime" and transaction.time is None:
-            transaction.time = ((element.text or "").strip(), line_of(element))
-        elif path[3] == "customer" and element.text and len(element) == 0:
-            text = element.text.strip()
+        elif depth == 5:
+            if path[4] == "item" and path[3] == "items":
+                self._check_item(transaction, element)
+        elif depth == 4:
+            name = path[3]
+            if name == CUSTOMER:
+                self._read_customer(transaction, element)
+            elif name == "transactionTime" and transaction.time is None:
+                transaction.time = ((element.text or "").strip(), line_of(element))
+
+    @staticmethod
+    def _read_customer(transaction: _Transaction, customer: etree._Element) -> None:
+        for element in customer.iter(etree.Element):
+            text = element.text
+            if not text or text == ON_FILE or len(element):
+                continue
+            text = text.strip()
             if text and text.lower() != ON_FILE:
                 transaction.not_on_file.append(str(element.tag))
 
@@ -291,28 +301,33 @@ class TransactionRules(EnvelopeRules):
         if self.last_transaction_at is None or when > self.last_transaction_at:
             self.last_transaction_at = when
 
-    def _check_item(self, transaction: _Transaction, item: _Item) -> None:
-        where = {"transaction": transaction.index, "item": item.index}
+    def _check_item(self, transaction: _Transaction, item: etree._Element) -> None:
+        fields: dict[str, tuple[str, etree._Element | None]] = {}
+        for child in item.iterchildren(*ESSENTIAL_ITEM_FIELDS):
+            name = str(child.tag)
+            if name not in fields:  # the first of each counts
+                fields[name] = ((child.text or "").strip(), child)
+        where = {"transaction": transaction.index, "item": transaction.items}
         for name in ESSENTIAL_ITEM_FIELDS:
-            if not item.fields.get(name, ("", None))[0]:
+            if not fields.get(name, _ABSENT)[0]:
                 self.error(
                     "missing-item-field",
                     f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
-                    item.line,
+                    line_of(item),
                     **where,
                 )
-        kind, line = item.fields.get("type", ("", None))
-        if kind and kind.upper() not in KNOWN_ITEM_TYPES:
+        kind, element = fields.get("type", _ABSENT)
+        if kind and element is not None and kind.upper() not in KNOWN_ITEM_TYPES:
             self.warning(
                 "unknown-item-type",
                 f"Item type {kind!r} is not one CAPSS is known to take "
                 f"({', '.join(sorted(KNOWN_ITEM_TYPES))}); it is sent anyway.",
-                line,
+                line_of(element),
                 **where,
             )
-        amount, line = item.fields.get("amount", ("", None))
-        if amount:
-            self._check_amount(amount, line, where)
+        amount, element = fields.get("amount", _ABSENT)
+        if amount and element is not None:
+            self._check_amount(amount, line_of(element), where)
 
     def _check_amount(self, amount: str, line: int | None, where: dict[str, int]) -> None:
         match = _AMOUNT.fullmatch(amount)
@@ -340,14 +355,15 @@ class ItemUpdateRules(EnvelopeRules):
     its real rules once known; until then the file must be safe, well-formed XML with the CAPSS
     root and one license, and the report says what could not be checked."""
 
-    def start(self, element: etree._Element, path: list[str]) -> None:
+    def start(self, element: etree._Element, path: list[str]) -> bool:
         self.envelope_start(element, path)
         if not self._root_ok or len(path) == 1:
-            return
+            return False
         if path[-1] == TRANSACTION:
             self.transactions += 1
         elif path[-1] == "item":
             self.items += 1
+        return False
 
     def finish(self) -> None:
         super().finish()
