@@ -149,6 +149,36 @@ def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     assert (code, err) == (2, "capss: error: no record FILE#nope (see `capss COMMAND --help`)\n")
 
 
+def test_resubmit_ends_a_stuck_file_then_sends_it_as_a_new_version(ops: Ops) -> None:
+    p = ops.p
+    dropped = p.drop_bytes(day_file("000000300", date(2026, 11, 24), "STK1"), "stuck.xml")
+    p.finish(dropped)
+    # As a crashed attempt whose message was lost leaves it: claimed, never sent, lease over.
+    p.stack.client("dynamodb").update_item(
+        TableName=p.stack.table,
+        Key={"pk": {"S": dropped.pk}},
+        UpdateExpression="SET phase = :claimed, outcome = :processing, lease_until = :over"
+        " REMOVE submission_id, status_url, maybe_in_capss, alerted",
+        ExpressionAttributeValues={
+            ":claimed": {"S": "claimed"},
+            ":processing": {"S": "processing"},
+            ":over": {"S": "2026-11-24T00:00:00+00:00"},
+        },
+    )
+    code, out, err = ops.run("resubmit", dropped.pk)
+    assert code == 0, err
+    new_id = out.split(" sent again as ")[1].split(":", 1)[0]
+    closed = p.stack.record(dropped)
+    assert closed is not None
+    assert (closed["phase"], closed["outcome"], closed["alerted"]) == ("done", "failed", True)
+    assert "sent again as a new version by `capss resubmit`" in closed["notes"][-1]
+    resent = p.stack.wait([_dropped_from(p, new_id)])[0]
+    assert resent.outcome in ("complete", "complete_with_issues")
+    # Ended, it is no longer stuck, however long ago it was touched.
+    later = ops.json("monitor", "--check", "early", "--time", "2027-01-05T18:00:00Z")
+    assert later["stuck"] == []
+
+
 def test_redrive_lists_then_moves_the_dead_letters(ops: Ops) -> None:
     p = ops.p
     dropped = p.drop("store-0300-clean.xml")

@@ -223,7 +223,7 @@ def test_a_failed_upload_still_answers_in_json(
     assert code == Exit.MAYBE_SENT  # a 500 may come after CAPSS stored the file
     assert result["error"]["code"] == "capss_unavailable"
     assert result["error"]["hint"]
-    assert "on-dup submitWithoutDup" in result["next_step"]
+    assert "on-dup skipDuplicates" in result["next_step"]
     assert "500" in one_error_line(err)
     sim.inject(Fault.error(503, "upload", times=10))
     code, result, _ = run_json(capsys, "submit", str(transactions(tmp_path)))

@@ -252,7 +252,7 @@ def test_help_describes_every_option_with_its_default(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         main(["submit", "--help"])
     text = capsys.readouterr().out
-    assert "(default: submitWithoutDup)" in text
+    assert "(default: skipDuplicates)" in text
     assert "(default: submit)" in text
     with pytest.raises(SystemExit):
         main(["validate", "--help"])

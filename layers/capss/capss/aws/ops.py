@@ -20,8 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from capss.aws.dynamodb import FILE_PREFIX, DynamoRecordStore, all_pages
 from capss.aws.stores import DynamoStoreRegister
 from capss.errors import InputError
+from capss.outcome import Outcome
 from capss.pipeline.files import refs_from_s3_notification
-from capss.pipeline.records import FileRecord, iso
+from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
 from capss.pipeline.submit import METADATA_ON_DUP, METADATA_RESEND
 
 REDRIVE_BATCH = 10
@@ -157,6 +158,26 @@ def resend(stack: Stack, record: FileRecord, on_dup: str | None) -> str:
         MetadataDirective="REPLACE",
     )
     return str(answer.get("VersionId") or "null")
+
+
+def close_stuck(stack: Stack, record: FileRecord) -> None:
+    """Ends a file left claimed or mid-upload before it is sent again as a new version:
+    `failed`, with a note, and no alert owed (a person is acting on it), so the monitor stops
+    naming it."""
+    phase = record.phase.value
+    record.phase, record.outcome = Phase.DONE, Outcome.FAILED
+    record.alerted = True
+    record.completed_at = iso(utcnow())
+    record.notes.append(
+        f"Left {phase} by the bridge; sent again as a new version by `capss resubmit` at"
+        f" {record.completed_at}."
+    )
+    try:
+        stack.records.save(record)
+    except RecordChanged:
+        raise OpsError(
+            f"{record.name} changed while this ran: look again with `capss submissions show`"
+        ) from None
 
 
 def dead_letters(stack: Stack, *, move: bool) -> list[dict[str, Any]]:

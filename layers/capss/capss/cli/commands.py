@@ -20,7 +20,7 @@ from capss.cli.output import Output, display, error_json, result_json
 from capss.client.api import SANDBOX_URL, Api
 from capss.client.tls import DEFAULT_CIPHERS
 from capss.errors import CapssError, JobNotFound, TransientError
-from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, FileKind
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES, FileKind
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
 
@@ -121,7 +121,11 @@ def register(commands: Subcommands) -> None:
     )
     submit.add_argument("file", type=Path, metavar="FILE", help="the XML file to send")
     submit.add_argument(
-        "--on-dup", choices=ON_DUP_CHOICES, default="submitWithoutDup", help="CAPSS's onDup"
+        "--on-dup",
+        choices=ON_DUP_CHOICES,
+        default=SKIP_DUPLICATES,
+        help=f"CAPSS's onDup ({SKIP_DUPLICATES}: skip what CAPSS has, spelled as the API"
+        " generation accepts it)",
     )
     submit.add_argument(
         "--on-error", choices=ON_ERROR_CHOICES, default="submit", help="CAPSS's onError"

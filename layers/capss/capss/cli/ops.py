@@ -430,7 +430,8 @@ def _submissions_status(args: argparse.Namespace) -> int:
 def _resubmit(args: argparse.Namespace) -> int:
     stack = _stack(args)
     record = _ops().find_record(stack, args.file)
-    if not record.outcome.is_final:
+    stuck = record.unattended()
+    if not record.outcome.is_final and not stuck:
         raise _ops().OpsError(
             f"{record.name} is still being processed ({record.phase.value}): wait"
         )
@@ -438,8 +439,11 @@ def _resubmit(args: argparse.Namespace) -> int:
         raise _ops().OpsError(
             f"CAPSS may already have {record.name} (submission"
             f" {record.submission_id or 'unanswered'}): look for it in CAPSS, then repeat with"
-            " --force (and --on-dup submitWithoutDup so CAPSS skips what it has)"
+            " --force (and --on-dup skipDuplicates so CAPSS skips what it has)"
         )
+    if stuck:
+        # Ended first: an SQS redelivery that comes later finds it final and sends nothing.
+        _ops().close_stuck(stack, record)
     version = _ops().resend(stack, record, args.on_dup)
     new_id = f"FILE#{record.bucket}/{record.key}#{version}"
     if args.json:

@@ -278,7 +278,7 @@ CLI_FIX_FILE = "Correct the problems listed and submit the file again: nothing w
 CLI_STRICT = "Resolve the warnings (or leave out --strict) and submit again: nothing was sent."
 CLI_MAYBE_SENT = (
     "CAPSS may have the file: look for it on the CAPSS web site before submitting it again;"
-    " to let CAPSS skip what it already saved, submit with --on-dup submitWithoutDup."
+    " to let CAPSS skip what it already saved, submit with --on-dup skipDuplicates."
 )
 CLI_LOOK_UP = "CAPSS has the file: look it up on the CAPSS web site; do not submit it again."
 CLI_FIX_ITEMS = (
@@ -341,12 +341,13 @@ MISSED = {
 }
 STUCK_CLAIMED = (
     "Nothing reached CAPSS. `capss redrive --dry-run` shows whether its S3 event waits in"
-    " the dead-letter queue (then `capss redrive`); otherwise `capss resubmit FILE_ID`."
+    " the dead-letter queue (then `capss redrive`); otherwise `capss resubmit FILE_ID`"
+    " (the stuck record is closed as `failed` and the file sent as a new version)."
 )
 STUCK_UPLOADING = (
     "An upload was attempted and not answered: CAPSS may have the file. Look for it in"
-    " CAPSS before sending again; then `capss resubmit FILE_ID --force` (sent with"
-    " onDup=submitWithoutDup, so CAPSS skips what it has)."
+    " CAPSS before sending again; then `capss resubmit FILE_ID --force --on-dup skipDuplicates`"
+    " (CAPSS skips what it has; the stuck record is closed as `failed`)."
 )
 STUCK_SUBMITTED = (
     "CAPSS has the file but no poller follows it: `capss submissions status FILE_ID` shows"

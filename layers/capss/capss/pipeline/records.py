@@ -106,6 +106,15 @@ class FileRecord:
     def uri(self) -> str:
         return FileRef(self.bucket, self.key, self.version_id).uri
 
+    def held(self) -> bool:
+        """An attempt is working on the file now: claimed or mid-upload, its lease not run out."""
+        in_hand = self.phase in (Phase.CLAIMED, Phase.UPLOADING)
+        return in_hand and (self.lease_until or "") > (iso(utcnow()) or "")
+
+    def unattended(self) -> bool:
+        """Claimed or mid-upload, and no attempt holds it: only a person moves it on."""
+        return self.phase in (Phase.CLAIMED, Phase.UPLOADING) and not self.held()
+
     def result(self) -> FileResult:
         """The documented JSON view: CAPSS's messages, then the file's problems and any error."""
         messages = list(self.messages) + list(self.notes)

@@ -136,7 +136,7 @@ def _give_up(
     finish records and alerts the real outcome.
     """
     record = deps.records.get(ref.pk)
-    if record is None or record.phase is Phase.DONE or record.alerted or _held(record):
+    if record is None or record.phase is Phase.DONE or record.alerted or record.held():
         return
     record.outcome = Outcome.FAILED
     record.error = clip(f"{error} (after {attempts} tries)")
@@ -414,7 +414,7 @@ def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
     if holder is None:
         return None
     earlier = deps.records.get(holder)
-    if earlier is not None and _held(earlier):
+    if earlier is not None and earlier.held():
         raise InProgressElsewhere(f"an identical file, {earlier.uri}, is being sent right now")
     never_sent = earlier is None or (
         not earlier.maybe_in_capss
@@ -425,12 +425,6 @@ def _claim_content(record: FileRecord, deps: SubmitDeps) -> str | None:
     if earlier is not None:
         deps.records.release_content(earlier)
     return deps.records.claim_content(record)
-
-
-def _held(record: FileRecord) -> bool:
-    """Another attempt is working on this file now (its lease has not run out)."""
-    in_hand = record.phase in (Phase.CLAIMED, Phase.UPLOADING)
-    return in_hand and (record.lease_until or RELEASED) > (iso(utcnow()) or RELEASED)
 
 
 def _reject(
