@@ -251,7 +251,7 @@ def test_help_describes_every_option_with_its_default(capsys: pytest.CaptureFixt
             assert not re.fullmatch(r"  --[\w-]+", line), line
     with pytest.raises(SystemExit):
         main(["submit", "--help"])
-    text = capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
     assert "(default: skipDuplicates)" in text
     assert "(default: submit)" in text
     with pytest.raises(SystemExit):
