@@ -50,7 +50,7 @@ def test_issues_alert_has_counts_messages_and_next_step() -> None:
     assert "n/a" not in alert.body
     assert "Item 2: serial number missing" in alert.body
     assert "What to do: Error items were not saved" in alert.body
-    assert "s3://b/incoming/item-updates/000000300/" in alert.body
+    assert "s3://b/incoming/transactions/000000300/" in alert.body
     assert alert.attributes == {
         "outcome": "complete_with_issues",
         "license": "000000300",

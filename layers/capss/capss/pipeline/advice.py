@@ -158,10 +158,12 @@ def with_issues(counts: Counts, *, errors: str, duplicates: str) -> str:
 
 
 def fix_errors(record: FileRecord) -> str:
-    corrections = f"s3://{record.bucket}/incoming/item-updates/{record.license or '<license>'}/"
+    # An item update changes items CAPSS holds; these never got in, so they go as transactions.
+    folder = f"s3://{record.bucket}/incoming/transactions/{record.license or '<license>'}/"
     return (
-        "Error items were not saved: correct them and send them again, as a new transactions"
-        f" file or as an item update: `aws s3 cp <corrections file> {corrections}`."
+        "Error items were not saved: correct them in the POS and export them again as a"
+        " transactions file (items CAPSS already saved are skipped as duplicates):"
+        f" `aws s3 cp <corrected file> {folder}`."
     )
 
 
