@@ -33,6 +33,7 @@ from local.stack._stack import ROOT
 SAMPLES = ROOT / "events" / "files"
 LICENSE = "000000300"
 CLIENT = ("rel-300", "rel-secret-300-xyz")
+ROTATED_SECRET = "rel-secret-300-rotated"
 PREFIX = f"incoming/transactions/{LICENSE}"
 HOSTILE = ROOT / "tests" / "unit" / "intake" / "corpus"
 
@@ -55,6 +56,11 @@ class Scenario:
     """The hostile-file corpus: every file `rejected` with an alert, CAPSS never asked."""
     files: int | None = None
     """Files for this scenario whatever the suite's count (the load scenario)."""
+    rotate: bool = False
+    """At the first status check the client secret is rotated: the new one put into Secrets
+    Manager, the old one and its tokens revoked at CAPSS."""
+    expect: Outcome | None = None
+    """The outcome every file must end with (beyond final and alerted)."""
 
 
 def _errors_body(n: int) -> dict[str, Any]:
@@ -98,7 +104,7 @@ SCENARIOS = (
     ),
     Scenario("status malformed", lambda n: [Fault.malformed("status", times=2 * n)]),
     Scenario("status 404 for a while", lambda n: [Fault.not_found(times=2 * n)]),
-    Scenario("401 after rotation mid-poll", lambda n: [Fault.unauthorized("status", times=n)]),
+    Scenario("401 after rotation mid-poll", rotate=True, expect=Outcome.COMPLETE),
     Scenario(
         "a job that never completes",
         simulator={"polls_to_complete": 10_000},
@@ -240,6 +246,27 @@ def killing(step: str | None) -> Iterator[None]:
         submit.LEASE = lease
 
 
+@contextlib.contextmanager
+def rotating(sim: CapssSimulator, local: LocalStack) -> Iterator[None]:
+    """Rotates the client secret once, mid-poll: while files are followed and others sent."""
+    stop = threading.Event()
+
+    def rotate() -> None:
+        while not stop.wait(0.01):
+            if sim.count(endpoint="status"):
+                local.put_secret(LICENSE, CLIENT[0], ROTATED_SECRET)
+                sim.rotate_secret(CLIENT[0], ROTATED_SECRET)
+                return
+
+    thread = threading.Thread(target=rotate, name="rotation", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
     simulator = {"polls_to_complete": 2, **scenario.simulator}
     with contextlib.ExitStack() as stack:
@@ -258,6 +285,8 @@ def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
         )
         local.put_secret(LICENSE, *CLIENT)
         stack.enter_context(killing(scenario.kill))
+        if scenario.rotate:
+            stack.enter_context(rotating(sim, local))
         sim.inject(*scenario.faults(files))
         if scenario.hostile:
             dropped = [local.drop(data, key) for key, data in hostile_files()]
@@ -329,6 +358,10 @@ def _row(
             s3.head_object(
                 Bucket=result.file.bucket, Key=result.file.key, VersionId=result.file.version_id
             )
+    if scenario.expect is not None:
+        other = [r.file.name for r in results if r.outcome != scenario.expect.value]
+        if other:
+            row.notes.append(f"not {scenario.expect.value}: {len(other)} {other[:5]}")
     row.leaks = _leaks(local, sim)
     tokens = sim.count(endpoint="token")
     row.figures = f"uploads in flight at most {sim.max_in_flight}, {tokens} token requests"
@@ -352,7 +385,8 @@ def _leaks(local: LocalStack, sim: CapssSimulator) -> int:
             history = sfn.get_execution_history(executionArn=execution["executionArn"])
             seen.append(json.dumps(history["events"], default=str))
     everything = "\n".join(seen)
-    return sum(1 for text in [CLIENT[1], *sim.issued_tokens] if text and text in everything)
+    secrets = [CLIENT[1], ROTATED_SECRET, *sim.issued_tokens]
+    return sum(1 for text in secrets if text and text in everything)
 
 
 def table(rows: list[Row]) -> str:
@@ -401,6 +435,8 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        for note in row.notes:
+            print(f"           {note}", file=sys.stderr, flush=True)
     print(table(rows))
     print(
         f"\n{platform.machine()}, {platform.python_version()},"

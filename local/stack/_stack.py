@@ -352,14 +352,19 @@ class LocalStack:
         api: str | None = None,
         base_url: str | None = None,
     ) -> str:
-        """The license's CAPSS client, where the functions look for it."""
+        """The license's CAPSS client, where the functions look for it (a new version of
+        the secret when it exists: a rotation)."""
         name = f"{self.environment.get('CAPSS_SECRET_PREFIX', 'capss/')}{license_number}"
         value: dict[str, str] = {"client_id": client_id, "client_secret": client_secret}
         if api:
             value["api"] = api
         if base_url:
             value["base_url"] = base_url
-        self.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(value))
+        secrets = self.client("secretsmanager")
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps(value))
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
         return name
 
     def drop(

@@ -15,6 +15,7 @@ from typing import Any
 from capss.bounds import clip_list
 from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
+from capss.pipeline.credentials import LicenseCredentials, with_credentials
 from capss.pipeline.ports import CredentialSource, RecordStore, StatusClientFactory
 from capss.pipeline.records import FileRecord, raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
@@ -65,9 +66,9 @@ def check_status(
     changed: list[str] = []
     outcome = Outcome.PROCESSING
     try:
-        credentials = deps.credentials.for_license(state["license"])
-        with deps.clients(credentials) as client:
-            result = client.status(state["status_url"])
+        result = with_credentials(
+            deps.credentials, state["license"], lambda c: _status(deps, c, state["status_url"])
+        )
     except JobNotFound:
         if not_found + 1 >= NOT_FOUND_LIMIT:
             raise
@@ -105,6 +106,11 @@ def check_status(
         "not_found": not_found,
         "unreachable": unreachable,
     }
+
+
+def _status(deps: StatusDeps, credentials: LicenseCredentials, url: str) -> Any:
+    with deps.clients(credentials) as client:
+        return client.status(url)
 
 
 def _take_answer(record: FileRecord, result: Any) -> list[str]:

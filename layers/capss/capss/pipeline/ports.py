@@ -137,7 +137,12 @@ class EventPublisher(Protocol):
 
 
 class CredentialSource(Protocol):
-    def for_license(self, license_number: str) -> LicenseCredentials: ...
+    def for_license(
+        self, license_number: str, stale: LicenseCredentials | None = None
+    ) -> LicenseCredentials:
+        """The license's client; with `stale`, the one CAPSS refused, read again from the
+        store (past any cache) unless another caller already replaced it."""
+        ...
 
 
 class UploadClient(Protocol):
