@@ -483,8 +483,7 @@ class LocalStack:
         ]
 
     def alerts_for(self, dropped: DroppedFile) -> list[Alert]:
-        marker = f"{dropped.uri}\n"
-        return [alert for alert in self.alerts() if marker in alert.body]
+        return _alerts_about(self.alerts(), dropped)
 
     def wait(
         self,
@@ -519,25 +518,45 @@ class LocalStack:
                     f" {missing[:5]}, {self.running_executions()} execution(s) running;"
                     f" function failures: {self.host.failures()[-3:]}"
                 )
+            # moto's ReceiveMessage costs time in proportion to the messages queued, for each
+            # one it returns: emptied as they come, the inboxes never make that quadratic.
+            self.alerts()
+            self.events()
             # Reading every pending record competes with the handlers for the GIL: poll less
             # often when many files are pending.
             time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
         # A last read: the finish step may have added to a record seen final earlier. The
         # alerted flag is saved just before the send: give a flagged alert its moment.
-        results = [
-            FileOutcome(f, self.record(f) or final[f], self.alerts_for(f), self.events_for(f))
-            for f in files
-        ]
+        results = self._outcomes([(f, self.record(f) or final[f]) for f in files])
         settle = time.monotonic() + 5
         while time.monotonic() < settle and any(
             r.record.get("alerted") and not r.alerts for r in results
         ):
             time.sleep(0.05)
-            results = [
-                FileOutcome(r.file, r.record, self.alerts_for(r.file), self.events_for(r.file))
-                for r in results
-            ]
+            results = self._outcomes([(r.file, r.record) for r in results])
         return results
+
+    def _outcomes(self, files: list[tuple[DroppedFile, dict[str, Any]]]) -> list[FileOutcome]:
+        """Each file with its alerts and events, the inboxes read once for all of them."""
+        alerts = self.alerts()
+        events: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+        for event in self.events():
+            detail = event["detail"]
+            events.setdefault((detail.get("key"), detail.get("version_id")), []).append(event)
+        return [
+            FileOutcome(
+                dropped,
+                record,
+                _alerts_about(alerts, dropped),
+                events.get((dropped.key, dropped.version_id), []),
+            )
+            for dropped, record in files
+        ]
+
+
+def _alerts_about(alerts: list[Alert], dropped: DroppedFile) -> list[Alert]:
+    marker = f"{dropped.uri}\n"
+    return [alert for alert in alerts if marker in alert.body]
 
 
 def _settled(item: dict[str, Any], *, announced: bool) -> bool:
