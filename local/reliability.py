@@ -14,25 +14,40 @@ import argparse
 import contextlib
 import io
 import json
+import logging
 import platform
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from capss.outcome import Outcome
+from capss.pipeline.poll import MAX_POLLS, next_wait
+from capss.pipeline.settings import PollSettings
 
 from local.simulator import CapssSimulator, Fault
-from local.stack import TEMPLATE, DroppedFile, FileOutcome, Killed, LocalStack, StackTimeout
+from local.stack import (
+    HISTORY_EVENTS,
+    TEMPLATE,
+    DroppedFile,
+    FileOutcome,
+    Killed,
+    LocalStack,
+    StackTimeout,
+)
 from local.stack._stack import ROOT
 
 SAMPLES = ROOT / "events" / "files"
 LICENSE = "000000300"
 CLIENT = ("rel-300", "rel-secret-300-xyz")
+ROTATED_SECRET = "rel-secret-300-rotated"
 PREFIX = f"incoming/transactions/{LICENSE}"
 HOSTILE = ROOT / "tests" / "unit" / "intake" / "corpus"
 
@@ -55,6 +70,11 @@ class Scenario:
     """The hostile-file corpus: every file `rejected` with an alert, CAPSS never asked."""
     files: int | None = None
     """Files for this scenario whatever the suite's count (the load scenario)."""
+    rotate: bool = False
+    """At the first status check the client secret is rotated: the new one put into Secrets
+    Manager, the old one and its tokens revoked at CAPSS."""
+    expect: Outcome | None = None
+    """The outcome every file must end with (beyond final and alerted)."""
 
 
 def _errors_body(n: int) -> dict[str, Any]:
@@ -98,7 +118,7 @@ SCENARIOS = (
     ),
     Scenario("status malformed", lambda n: [Fault.malformed("status", times=2 * n)]),
     Scenario("status 404 for a while", lambda n: [Fault.not_found(times=2 * n)]),
-    Scenario("401 after rotation mid-poll", lambda n: [Fault.unauthorized("status", times=n)]),
+    Scenario("401 after rotation mid-poll", rotate=True, expect=Outcome.COMPLETE),
     Scenario(
         "a job that never completes",
         simulator={"polls_to_complete": 10_000},
@@ -117,6 +137,10 @@ SCENARIOS = (
 )
 MAX_FILES_IN_FLIGHT = 5
 """The template's default MaxFilesInFlight: CAPSS never sees more uploads at once."""
+CHECK_STATE = "CheckStatus"
+"""The poller's status check: its entries count the checks in a history."""
+SECONDS_PER_FILE = 1.0
+"""A scenario's wait allows this much per file (measured: 0.4 s a file at load 7)."""
 TOKEN_REQUESTS = 10
 """A handful: the token is shared by every file of a license while it lasts."""
 SHORT = (
@@ -240,6 +264,27 @@ def killing(step: str | None) -> Iterator[None]:
         submit.LEASE = lease
 
 
+@contextlib.contextmanager
+def rotating(sim: CapssSimulator, local: LocalStack) -> Iterator[None]:
+    """Rotates the client secret once, mid-poll: while files are followed and others sent."""
+    stop = threading.Event()
+
+    def rotate() -> None:
+        while not stop.wait(0.01):
+            if sim.count(endpoint="status"):
+                local.put_secret(LICENSE, CLIENT[0], ROTATED_SECRET)
+                sim.rotate_secret(CLIENT[0], ROTATED_SECRET)
+                return
+
+    thread = threading.Thread(target=rotate, name="rotation", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
     simulator = {"polls_to_complete": 2, **scenario.simulator}
     with contextlib.ExitStack() as stack:
@@ -258,6 +303,8 @@ def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
         )
         local.put_secret(LICENSE, *CLIENT)
         stack.enter_context(killing(scenario.kill))
+        if scenario.rotate:
+            stack.enter_context(rotating(sim, local))
         sim.inject(*scenario.faults(files))
         if scenario.hostile:
             dropped = [local.drop(data, key) for key, data in hostile_files()]
@@ -268,13 +315,16 @@ def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
         for _ in range(scenario.deliveries - 1):
             for file in dropped:
                 _redeliver(local, file)
-        results = _wait(local, dropped, timeout)
+        stalled: list[str] = []
+        results = _wait(local, dropped, timeout, stalled)
         if scenario.redrop:
             again = [
                 local.drop(variant(f"{n:04d}"), f"{PREFIX}/again-{n:04d}.xml") for n in range(files)
             ]
-            results += _wait(local, again, timeout)
-        return _row(scenario, local, sim, results)
+            results += _wait(local, again, timeout, stalled)
+        row = _row(scenario, local, sim, results)
+        row.notes += stalled
+        return row
 
 
 def _redeliver(local: LocalStack, file: DroppedFile) -> None:
@@ -289,11 +339,56 @@ def _redeliver(local: LocalStack, file: DroppedFile) -> None:
             time.sleep(0.02)
 
 
-def _wait(local: LocalStack, files: list[DroppedFile], timeout: float) -> list[FileOutcome]:
+def _wait(
+    local: LocalStack, files: list[DroppedFile], timeout: float, stalled: list[str]
+) -> list[FileOutcome]:
+    """Every file's outcome; a file still open when the wait ends is described in `stalled`.
+
+    The wait grows with the work (`SECONDS_PER_FILE` each, at least `timeout`), and a long
+    one reports its progress, so slowness under load is told apart from a file stuck.
+    """
+    started = time.monotonic()
+    step = max(len(files) // 10, 1)
+    settled = 0
+
+    def progress(_: FileOutcome) -> None:
+        nonlocal settled
+        settled += 1
+        if len(files) >= 100 and settled % step == 0:
+            print(
+                f"           {settled}/{len(files)} files final after"
+                f" {time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
     try:
-        return local.wait(files, timeout=timeout)
-    except StackTimeout:
-        return [FileOutcome(f, local.record(f) or {}, local.alerts_for(f)) for f in files]
+        return local.wait(
+            files, timeout=max(timeout, SECONDS_PER_FILE * len(files)), progress=progress
+        )
+    except StackTimeout as error:
+        results = [FileOutcome(f, local.record(f) or {}, local.alerts_for(f)) for f in files]
+        stalled.append(str(error)[:500])
+        stalled += [_describe(local, r) for r in results if not Outcome(r.outcome).is_final][:3]
+        return results
+
+
+def _describe(local: LocalStack, result: FileOutcome) -> str:
+    """What is known of a file without a final outcome: its record and its poller."""
+    record = result.record
+    shown = {
+        name: record.get(name)
+        for name in ("phase", "outcome", "alerted", "announced", "upload_attempts", "error")
+    }
+    execution = "none"
+    if record.get("execution_arn"):
+        try:
+            execution = local.client("stepfunctions").describe_execution(
+                executionArn=record["execution_arn"]
+            )["status"]
+        except local.client("stepfunctions").exceptions.ExecutionDoesNotExist:
+            execution = "never started"
+    return f"{result.file.name}: record {json.dumps(shown, default=str)[:400]}, poller {execution}"
 
 
 def _row(
@@ -329,7 +424,15 @@ def _row(
             s3.head_object(
                 Bucket=result.file.bucket, Key=result.file.key, VersionId=result.file.version_id
             )
-    row.leaks = _leaks(local, sim)
+    if scenario.expect is not None:
+        other = [r.file.name for r in results if r.outcome != scenario.expect.value]
+        if other:
+            row.notes.append(f"not {scenario.expect.value}: {len(other)} {other[:5]}")
+    cli = _ops_output(local, results, row.notes)
+    histories = _histories(local)
+    # The settings as the status function reads them from its environment.
+    row.notes += history_notes(PollSettings.from_env(local.environment), histories)
+    row.leaks = _leaks(local, sim, histories, cli)
     tokens = sim.count(endpoint="token")
     row.figures = f"uploads in flight at most {sim.max_in_flight}, {tokens} token requests"
     if scenario.files and (sim.max_in_flight > MAX_FILES_IN_FLIGHT or tokens > TOKEN_REQUESTS):
@@ -337,22 +440,132 @@ def _row(
     return row
 
 
-def _leaks(local: LocalStack, sim: CapssSimulator) -> int:
-    """Secrets and issued tokens in logs, records, alerts and executions' inputs/histories."""
-    seen = [local.log.getvalue() if isinstance(local.log, io.StringIO) else ""]
-    dynamodb = local.client("dynamodb")
-    for page in dynamodb.get_paginator("scan").paginate(TableName=local.table):
-        seen += [json.dumps(item) for item in page["Items"]]
-    seen += [f"{alert.subject}\n{alert.body}" for alert in local.alerts()]
+def _histories(local: LocalStack) -> dict[str, list[dict[str, Any]]]:
+    """Every poller execution's whole history, by execution name."""
     sfn = local.client("stepfunctions")
+    histories: dict[str, list[dict[str, Any]]] = {}
     for page in sfn.get_paginator("list_executions").paginate(
         stateMachineArn=local.state_machine_arn
     ):
         for execution in page["executions"]:
-            history = sfn.get_execution_history(executionArn=execution["executionArn"])
-            seen.append(json.dumps(history["events"], default=str))
+            histories[execution["name"]] = [
+                event
+                for history in sfn.get_paginator("get_execution_history").paginate(
+                    executionArn=execution["executionArn"]
+                )
+                for event in history["events"]
+            ]
+    return histories
+
+
+def _leaks(
+    local: LocalStack,
+    sim: CapssSimulator,
+    histories: dict[str, list[dict[str, Any]]],
+    cli: list[str],
+) -> int:
+    """Secrets and issued tokens in logs, records, alerts, outcome events, executions' inputs,
+    outputs and histories, and the `cli` output."""
+    seen = [local.log.getvalue() if isinstance(local.log, io.StringIO) else "", *cli]
+    dynamodb = local.client("dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=local.table):
+        seen += [json.dumps(item) for item in page["Items"]]
+    seen += [f"{alert.subject}\n{alert.body}" for alert in local.alerts()]
+    seen += [json.dumps(event) for event in local.events()]
+    seen += [json.dumps(events, default=str) for events in histories.values()]
     everything = "\n".join(seen)
-    return sum(1 for text in [CLIENT[1], *sim.issued_tokens] if text and text in everything)
+    secrets = [CLIENT[1], ROTATED_SECRET, *sim.issued_tokens]
+    return sum(1 for text in secrets if text and text in everything)
+
+
+def worst_checks(poll: PollSettings) -> int:
+    """Status checks of a job CAPSS never finishes: until the budget or `MAX_POLLS`, as
+    `check_status` decides `within_budget`."""
+    polls, waited, wait = 0, 0, poll.first_wait_seconds
+    while True:
+        polls += 1
+        waited += wait
+        wait = next_wait(waited, poll)
+        if waited + wait > poll.budget_seconds or polls >= MAX_POLLS:
+            return polls
+
+
+def history_notes(poll: PollSettings, histories: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Executions past Step Functions' history limit, and whether the stack's poll settings
+    let a job CAPSS never finishes get there at the cost per check these executions paid."""
+    notes = [
+        f"{name}: {len(events)} history events, over {HISTORY_EVENTS}"
+        for name, events in histories.items()
+        if len(events) > HISTORY_EVENTS
+    ]
+    costs = [
+        len(events) / checks
+        for events in histories.values()
+        if (checks := sum(1 for e in events if _entered(e) == CHECK_STATE))
+    ]
+    if costs:
+        checks = worst_checks(poll)
+        if checks * max(costs) > HISTORY_EVENTS:
+            notes.append(
+                f"the poll settings allow {checks} checks at up to {max(costs):.1f} history"
+                f" events each: over Step Functions' {HISTORY_EVENTS}"
+            )
+    return notes
+
+
+def _entered(event: dict[str, Any]) -> str | None:
+    details = event.get("stateEnteredEventDetails") or {}
+    return details.get("name") if event.get("type") == "TaskStateEntered" else None
+
+
+def _ops_output(local: LocalStack, results: list[FileOutcome], notes: list[str]) -> list[str]:
+    """What ops reads from `capss` about the scenario's files, text and JSON, run as ops runs
+    it (another process, against the account served on 127.0.0.1); `notes` gets a command
+    that failed, so a scan of nothing cannot pass for a clean one."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    capss = Path(sys.executable).with_name("capss")
+    followed = [r for r in results if r.record.get("status_url")] or results
+    key = followed[0].file.key
+    since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    commands = {
+        ("submissions", "list", "--since", since): True,
+        ("submissions", "show", key, "--json"): True,
+        # Asks CAPSS with the license's stored secret: the one place a token is in hand.
+        ("submissions", "status", key): False,
+        ("submissions", "status", key, "--json"): False,
+    }
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    output: list[str] = []
+    try:
+        host, port = server.get_host_and_port()
+        with tempfile.TemporaryDirectory() as folder:
+            state = Path(folder) / "local.json"
+            state.write_text(json.dumps(local.connection(f"http://{host}:{port}")), "utf-8")
+            running = {
+                argv: subprocess.Popen(  # the four at once: each is mostly imports
+                    [str(capss), *argv, "--local", str(state)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for argv in commands
+            }
+            for argv, process in running.items():
+                stdout, stderr = process.communicate(timeout=120)
+                output += [stdout, stderr]
+                must_succeed = commands[argv]
+                answered = process.returncode == 0 and stdout if must_succeed else stdout + stderr
+                if not answered:
+                    notes.append(
+                        f"capss {' '.join(argv[:2])} exited {process.returncode}:"
+                        f" {stderr.strip()[:300]}"
+                    )
+    finally:
+        server.stop()
+    return output
 
 
 def table(rows: list[Row]) -> str:
@@ -401,6 +614,8 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        for note in row.notes:
+            print(f"           {note}", file=sys.stderr, flush=True)
     print(table(rows))
     print(
         f"\n{platform.machine()}, {platform.python_version()},"
@@ -412,5 +627,10 @@ def main(args: argparse.Namespace) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--short", action="store_true", help="the short form run by make test")
     parser.add_argument("--files", type=int, default=0, help="files per scenario (20; short 4)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per scenario wait")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds a scenario's wait allows at least (1 s a file when more)",
+    )
     parser.add_argument("--only", default="", help="the scenarios whose name contains this")

@@ -648,6 +648,12 @@ class CapssSimulator:
         """Invalidates the client's current token: the next call with it gets 401."""
         self._tokens.rotate(client_id)
 
+    def rotate_secret(self, client_id: str, secret: str) -> None:
+        """A new secret from the 'API Client' page: the old one and its tokens stop working."""
+        client = next(c for c in self._tokens.clients() if c.client_id == client_id)
+        self._tokens.add_client(Client(client_id, secret, client.license_number))
+        self._tokens.rotate(client_id)
+
     @property
     def requests(self) -> list[SimRequest]:
         with self._lock:

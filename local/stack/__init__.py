@@ -5,7 +5,7 @@ from __future__ import annotations
 from local.stack._account import Account, LocalFunction, LocalQueue, Schedule, SqsTrigger
 from local.stack._clock import ScaledClock
 from local.stack._invoke import TIMED_OUT, FunctionHost, Invocation, Killed, LambdaContext
-from local.stack._limits import HISTORY_EVENTS, PAYLOAD_BYTES, history_problems
+from local.stack._limits import HISTORY_EVENTS, PAYLOAD_BYTES
 from local.stack._stack import (
     TEMPLATE,
     Alert,
@@ -40,5 +40,4 @@ __all__ = [
     "StackTimeout",
     "Template",
     "TemplateError",
-    "history_problems",
 ]

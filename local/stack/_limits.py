@@ -4,8 +4,8 @@ moto 5.2.5 already refuses a DynamoDB item over 400 KB and a key over 2,048 byte
 GSI keys included) or 1,024 (sort). This adds the rest, so a defect that would hit one of them
 in AWS fails a local run instead: an SNS message over 256 KB counting subject and message
 attributes (moto counts the body's characters only), an SQS message over 256 KB (moto allows
-1 MiB), a Step Functions execution input over 256 KB (moto has no limit), and an execution
-history over 25,000 events (`history_problems`, checked by `LocalStack.wait`).
+1 MiB) and a Step Functions execution input over 256 KB (moto has no limit). An execution
+history over 25,000 events (`HISTORY_EVENTS`) fails a row of the reliability suite.
 """
 
 from __future__ import annotations
@@ -75,20 +75,3 @@ def enforced() -> Iterator[None]:
         SNSBackend.publish = publish  # type: ignore[method-assign]
         SQSBackend.send_message = send_message  # type: ignore[method-assign]
         StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
-
-
-def history_problems(sfn: Any, state_machine_arn: str) -> list[str]:
-    """Executions whose history passed the limit (AWS fails such an execution)."""
-    problems = []
-    executions = sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn)
-    for page in executions:
-        for execution in page["executions"]:
-            events = sum(
-                len(history["events"])
-                for history in sfn.get_paginator("get_execution_history").paginate(
-                    executionArn=execution["executionArn"]
-                )
-            )
-            if events > HISTORY_EVENTS:
-                problems.append(f"{execution['name']}: {events} history events")
-    return problems

@@ -9,9 +9,11 @@ its visibility timeout (scaled by the clock) until the redrive moves it to the D
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,3 +211,42 @@ def _is_test_event(body: str) -> bool:
     except ValueError:
         return False
     return isinstance(message, dict) and message.get("Event") == "s3:TestEvent"
+
+
+@contextlib.contextmanager
+def thread_safe_queues() -> Iterator[None]:
+    """moto's queues made safe for the stack's threads, as SQS itself is.
+
+    moto 5.2.5's DeleteMessage rebuilds the queue's message list without the lock that
+    SendMessage appends under: a message sent meanwhile (an S3 notification while a poller
+    deletes the last one) is lost, and two deletes at once bring one message back.
+    ReceiveMessage reads the in-flight set that a delete changes ("Set changed size during
+    iteration"). Each now holds the queue's own lock.
+    """
+    from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+
+    delete_message = Queue.delete_message
+    receive_message = SQSBackend.receive_message
+    change_visibility = SQSBackend.change_message_visibility
+
+    def locked_delete(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete_message(self, receipt_handle)
+
+    def locked_receive(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.get_queue(queue_name)._messages_lock:
+            return receive_message(self, queue_name, *args, **kwargs)
+
+    def locked_visibility(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.get_queue(queue_name)._messages_lock:
+            return change_visibility(self, queue_name, *args, **kwargs)
+
+    Queue.delete_message = locked_delete  # type: ignore[method-assign]
+    SQSBackend.receive_message = locked_receive  # type: ignore[method-assign]
+    SQSBackend.change_message_visibility = locked_visibility  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Queue.delete_message = delete_message  # type: ignore[method-assign]
+        SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+        SQSBackend.change_message_visibility = change_visibility  # type: ignore[method-assign]

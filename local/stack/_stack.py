@@ -28,9 +28,9 @@ from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrig
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
-from local.stack._queue import QueuePoller
+from local.stack._queue import QueuePoller, thread_safe_queues
 from local.stack._s3events import versioned_notifications
-from local.stack._template import REGION, Template, TemplateError
+from local.stack._template import ACCOUNT_ID, REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -186,6 +186,7 @@ class LocalStack:
         self._configure_functions(environment)
         self._exit.enter_context(self.clock.installed())
         self._exit.enter_context(limits.enforced())
+        self._exit.enter_context(thread_safe_queues())
         self.host = FunctionHost(self.account.functions)
         self._exit.enter_context(patched_lambda(self.host))
         self._exit.enter_context(_quiet_moto())
@@ -352,14 +353,19 @@ class LocalStack:
         api: str | None = None,
         base_url: str | None = None,
     ) -> str:
-        """The license's CAPSS client, where the functions look for it."""
+        """The license's CAPSS client, where the functions look for it (a new version of
+        the secret when it exists: a rotation)."""
         name = f"{self.environment.get('CAPSS_SECRET_PREFIX', 'capss/')}{license_number}"
         value: dict[str, str] = {"client_id": client_id, "client_secret": client_secret}
         if api:
             value["api"] = api
         if base_url:
             value["base_url"] = base_url
-        self.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(value))
+        secrets = self.client("secretsmanager")
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps(value))
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
         return name
 
     def drop(
@@ -427,46 +433,25 @@ class LocalStack:
 
     def alerts(self) -> list[Alert]:
         """Every alert published so far, in order, as the ops person reads it."""
-        sqs = self.client("sqs")
         with self._alerts_lock:
-            while True:
-                messages = sqs.receive_message(
-                    QueueUrl=self.inbox_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                ).get("Messages", [])
-                if not messages:
-                    break
-                for message in messages:
-                    envelope = json.loads(message["Body"])
-                    self._alerts.append(
-                        Alert(
-                            subject=str(envelope.get("Subject") or ""),
-                            body=str(envelope.get("Message") or ""),
-                            attributes={
-                                name: str(value.get("Value"))
-                                for name, value in (envelope.get("MessageAttributes") or {}).items()
-                            },
-                        )
+            for body in _take_messages(self.inbox_url):
+                envelope = json.loads(body)
+                self._alerts.append(
+                    Alert(
+                        subject=str(envelope.get("Subject") or ""),
+                        body=str(envelope.get("Message") or ""),
+                        attributes={
+                            name: str(value.get("Value"))
+                            for name, value in (envelope.get("MessageAttributes") or {}).items()
+                        },
                     )
-                    sqs.delete_message(
-                        QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
+                )
             return list(self._alerts)
 
     def events(self) -> list[dict[str, Any]]:
         """Every outcome event delivered to the POS's rule so far, in arrival order."""
-        sqs = self.client("sqs")
         with self._alerts_lock:
-            while True:
-                messages = sqs.receive_message(
-                    QueueUrl=self.pos_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                ).get("Messages", [])
-                if not messages:
-                    break
-                for message in messages:
-                    self._events.append(json.loads(message["Body"]))
-                    sqs.delete_message(
-                        QueueUrl=self.pos_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
+            self._events += [json.loads(body) for body in _take_messages(self.pos_url)]
             return list(self._events)
 
     def events_for(self, dropped: DroppedFile) -> list[dict[str, Any]]:
@@ -478,8 +463,7 @@ class LocalStack:
         ]
 
     def alerts_for(self, dropped: DroppedFile) -> list[Alert]:
-        marker = f"{dropped.uri}\n"
-        return [alert for alert in self.alerts() if marker in alert.body]
+        return _alerts_about(self.alerts(), dropped)
 
     def wait(
         self,
@@ -519,20 +503,50 @@ class LocalStack:
             time.sleep(min(0.05 + 0.002 * (len(files) - len(final)), 0.5))
         # A last read: the finish step may have added to a record seen final earlier. The
         # alerted flag is saved just before the send: give a flagged alert its moment.
-        results = [
-            FileOutcome(f, self.record(f) or final[f], self.alerts_for(f), self.events_for(f))
-            for f in files
-        ]
+        results = self._outcomes([(f, self.record(f) or final[f]) for f in files])
         settle = time.monotonic() + 5
         while time.monotonic() < settle and any(
             r.record.get("alerted") and not r.alerts for r in results
         ):
             time.sleep(0.05)
-            results = [
-                FileOutcome(r.file, r.record, self.alerts_for(r.file), self.events_for(r.file))
-                for r in results
-            ]
+            results = self._outcomes([(r.file, r.record) for r in results])
         return results
+
+    def _outcomes(self, files: list[tuple[DroppedFile, dict[str, Any]]]) -> list[FileOutcome]:
+        """Each file with its alerts and events, the inboxes read once for all of them."""
+        alerts = self.alerts()
+        events: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+        for event in self.events():
+            detail = event["detail"]
+            events.setdefault((detail.get("key"), detail.get("version_id")), []).append(event)
+        return [
+            FileOutcome(
+                dropped,
+                record,
+                _alerts_about(alerts, dropped),
+                events.get((dropped.key, dropped.version_id), []),
+            )
+            for dropped, record in files
+        ]
+
+
+def _take_messages(queue_url: str) -> list[str]:
+    """Every message in one of the stack's own inboxes, taken at once from moto's queue.
+
+    moto's ReceiveMessage walks the whole queue for each message it returns: emptying an
+    inbox of the 2,000 outcome events of a 1,000-file run that way took many minutes.
+    """
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+    queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_url.rsplit("/", 1)[-1])
+    with queue._messages_lock:  # SendMessage appends under it
+        taken, queue._messages = queue._messages, []
+    return [message.body for message in taken]
+
+
+def _alerts_about(alerts: list[Alert], dropped: DroppedFile) -> list[Alert]:
+    marker = f"{dropped.uri}\n"
+    return [alert for alert in alerts if marker in alert.body]
 
 
 def _settled(item: dict[str, Any], *, announced: bool) -> bool:

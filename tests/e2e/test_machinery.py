@@ -8,13 +8,17 @@ Functions as Lambda function errors (Retry and Catch), the scaled clock, the pol
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 from local.stack import LocalStack, Template, TemplateError
+from local.stack._queue import thread_safe_queues
 from local.stack._template import load_yaml
 
 MINI_TEMPLATE = """\
@@ -347,3 +351,48 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(mini: Path) -> None:
         assert stack.poller is not None
         assert stack.poller.stats.function_errors == 3
         assert {i.error_type for i in stack.host.failures()} == {"ValueError"}
+
+
+def test_no_message_is_lost_while_others_are_deleted(aws: None) -> None:
+    """moto's DeleteMessage rebuilt the message list while SendMessage appended to it: a
+    message sent meanwhile vanished (1 of 1,000 files never reached the function)."""
+    sent = 2000
+    received: set[str] = set()
+    errors: list[BaseException] = []
+    receiving = threading.Lock()  # as the stack's poller receives
+    sending_done = threading.Event()
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads change hands often enough to hit the window
+    with thread_safe_queues():
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="race")["QueueUrl"]
+
+        def consume() -> None:
+            idle = 0
+            while idle < 100:
+                messages = []
+                try:
+                    with receiving:
+                        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+                    messages = answer.get("Messages", [])
+                    time.sleep(0.001)  # a handler's work: the queue grows meanwhile
+                    for message in messages:
+                        received.add(message["Body"])
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                except Exception as error:
+                    errors.append(error)
+                idle = idle + 1 if sending_done.is_set() and not messages else 0
+
+        consumers = [threading.Thread(target=consume) for _ in range(3)]
+        try:
+            for consumer in consumers:
+                consumer.start()
+            for number in range(sent):
+                sqs.send_message(QueueUrl=url, MessageBody=str(number))
+            sending_done.set()
+            for consumer in consumers:
+                consumer.join()
+        finally:
+            sys.setswitchinterval(switch)
+    assert errors == []
+    assert len(received) == sent

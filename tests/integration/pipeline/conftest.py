@@ -20,8 +20,8 @@ from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.intake.validate import validate_stream
 from capss.pipeline.alerts import Alert
 from capss.pipeline.files import FileRef
-from capss.pipeline.finish import FinishDeps
-from capss.pipeline.poll import StatusDeps
+from capss.pipeline.finish import FinishDeps, finish
+from capss.pipeline.poll import StatusDeps, check_status
 from capss.pipeline.settings import (
     CapssSettings,
     FinishSettings,
@@ -172,3 +172,12 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         alerts=alerts,
         sfn=sfn,
     )
+
+
+def follow(pipeline: Pipeline, state: dict[str, Any]) -> dict[str, Any]:
+    """What the state machine does, step by step: poll until final, then finish."""
+    for _ in range(10):
+        state["poll"] = check_status(state, pipeline.status, pipeline.status_settings)
+        if state["poll"]["outcome"] != "processing":
+            break
+    return finish(state, pipeline.finish, pipeline.finish_settings)

@@ -14,7 +14,7 @@ from capss.pipeline.records import FileRecord, Phase
 from capss.pipeline.submit import InProgressElsewhere, submit_file
 
 from local.simulator import Fault
-from tests.integration.pipeline.conftest import LICENSES, Pipeline
+from tests.integration.pipeline.conftest import LICENSES, Pipeline, follow
 
 CLEAN_KEY = "incoming/transactions/000000300/store-0300-clean.xml"
 
@@ -27,15 +27,6 @@ def _state(pipeline: Pipeline, record: FileRecord) -> dict[str, Any]:
     described = pipeline.sfn.describe_execution(executionArn=execution["executionArn"])
     state: dict[str, Any] = json.loads(described["input"])
     return state
-
-
-def _follow(pipeline: Pipeline, state: dict[str, Any]) -> dict[str, Any]:
-    """What the state machine does, step by step: poll until final, then finish."""
-    for _ in range(10):
-        state["poll"] = check_status(state, pipeline.status, pipeline.status_settings)
-        if state["poll"]["outcome"] != "processing":
-            break
-    return finish(state, pipeline.finish, pipeline.finish_settings)
 
 
 def test_clean_file_is_sent_once_followed_and_finished_without_alert(pipeline: Pipeline) -> None:
@@ -59,7 +50,7 @@ def test_clean_file_is_sent_once_followed_and_finished_without_alert(pipeline: P
         "within_budget": True,
     }
 
-    result = _follow(pipeline, state)
+    result = follow(pipeline, state)
 
     assert result == {"outcome": "complete", "alerted": False}
     final = pipeline.submit.records.get(ref.pk)
@@ -211,7 +202,7 @@ def test_an_attempt_in_progress_elsewhere_is_retried_later(pipeline: Pipeline) -
 def test_error_items_finish_with_issues_and_an_alert(pipeline: Pipeline) -> None:
     ref = pipeline.drop("store-0300-error-items.xml", "incoming/transactions/000000300/errors.xml")
     record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
-    result = _follow(pipeline, _state(pipeline, record))
+    result = follow(pipeline, _state(pipeline, record))
     assert result == {"outcome": "complete_with_issues", "alerted": True}
     final = pipeline.submit.records.get(ref.pk)
     assert final is not None
@@ -229,7 +220,7 @@ def test_job_not_visible_yet_keeps_polling(pipeline: Pipeline) -> None:
     state["poll"] = check_status(state, pipeline.status, pipeline.status_settings)
     assert state["poll"]["outcome"] == "processing"
     assert state["poll"]["not_found"] == 1
-    assert _follow(pipeline, state)["outcome"] == "complete"
+    assert follow(pipeline, state)["outcome"] == "complete"
 
 
 def test_status_checks_write_nothing_and_the_finish_step_records_the_last_answer(

@@ -741,3 +741,18 @@ def test_no_request_starts_without_the_time_to_finish_and_timeouts_are_cut() -> 
     with _client_in_run(capss, Run(left=7.5)) as client:
         client.upload(io.BytesIO(b"<x/>"), "t.xml", FileKind.TRANSACTIONS)
     assert seen_timeouts == [7.5]
+
+
+def test_a_refused_client_is_not_asked_about_again_for_a_minute() -> None:
+    """A revoked secret: the callers behind the refused token request get its refusal."""
+    now = [1000.0]
+    cache = TokenCache(lambda: now[0])
+    capss = current().on("/oauth2/token", httpx.Response(401, json={"error": "invalid_client"}))
+    for _ in range(3):
+        with client_for(capss, cache=cache) as client, pytest.raises(BadCredentials):
+            client.token()
+    assert capss.paths().count("/oauth2/token") == 1
+    now[0] += 61
+    with client_for(capss, cache=cache) as client, pytest.raises(BadCredentials):
+        client.token()
+    assert capss.paths().count("/oauth2/token") == 2

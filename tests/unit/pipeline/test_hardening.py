@@ -43,7 +43,9 @@ SETTINGS = StatusSettings(
 
 
 class Credentials:
-    def for_license(self, license_number: str) -> LicenseCredentials:
+    def for_license(
+        self, license_number: str, stale: LicenseCredentials | None = None
+    ) -> LicenseCredentials:
         return LicenseCredentials(license_number, "client", "secret")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -34,16 +35,30 @@ class SecretsManagerCredentials:
     def __init__(self, prefix: str, client: Any) -> None:
         self._prefix = prefix
         self._client = client
+        self._rereading = threading.Lock()
 
     @functools.cached_property
     def _provider(self) -> SecretsProvider:
         # Built at the first secret: the provider touches its client, which then exists.
         return SecretsProvider(boto3_client=self._client)
 
-    def for_license(self, license_number: str) -> LicenseCredentials:
+    def for_license(
+        self, license_number: str, stale: LicenseCredentials | None = None
+    ) -> LicenseCredentials:
+        if stale is None:
+            return self._read(license_number, fresh=False)
+        # Callers refused at once re-read once: the first replaces the cached value, the
+        # others find it changed.
+        with self._rereading:
+            credentials = self._read(license_number, fresh=False)
+            if credentials == stale:
+                credentials = self._read(license_number, fresh=True)
+            return credentials
+
+    def _read(self, license_number: str, *, fresh: bool) -> LicenseCredentials:
         name = f"{self._prefix}{license_number}"
         try:
-            value = self._provider.get(name, max_age=SECRET_CACHE_SECONDS)
+            value = self._provider.get(name, max_age=SECRET_CACHE_SECONDS, force_fetch=fresh)
         except GetParameterError as error:
             code = _error_code(error.__cause__ or error.__context__)
             if code not in _NEEDS_PERSON_CODES:

@@ -3,7 +3,9 @@
 CAPSS keeps one active token per client and hands back the same one while it lives, so
 a Lambda container keeps the token across invocations until shortly before it expires.
 Uploads running at once in one container share it: one of them asks CAPSS, the others wait
-for that answer, and a 401 has the token renewed once for all of them.
+for that answer, and a 401 has the token renewed once for all of them. A client CAPSS refused
+(a revoked secret) is not asked about again for a minute: the callers waiting behind the
+refused request get the refusal, not a request each.
 The cache key holds a hash of the secret, never the secret: a changed secret gets a
 fresh token and the cache never holds anything that could log in.
 """
@@ -22,9 +24,12 @@ from datetime import UTC, datetime
 
 import httpx
 
+from capss.errors import BadCredentials
+
 _PREFIX_LENGTH = 6
 _REFRESH_MARGIN_SECONDS = 60.0
 _REFRESH_MARGIN_FRACTION = 0.1
+_REFUSAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class TokenCache:
         self._tokens: dict[CacheKey, Token] = {}
         self._lock = threading.Lock()
         self._fetching: dict[CacheKey, threading.Lock] = {}
+        self._refused: dict[CacheKey, tuple[float, str]] = {}
 
     def obtain(self, key: CacheKey, fetch: Callable[[], Token], stale: str | None = None) -> Token:
         """The cached token, else one from `fetch`, asked once however many callers wait.
@@ -110,7 +116,14 @@ class TokenCache:
                 self.drop(key, stale)
             token = self.get(key)
             if token is None:
-                token = fetch()
+                refused_until, message = self._refused.get(key, (0.0, ""))
+                if self._clock() < refused_until:
+                    raise BadCredentials(message)
+                try:
+                    token = fetch()
+                except BadCredentials as error:
+                    self._refused[key] = (self._clock() + _REFUSAL_SECONDS, str(error))
+                    raise
                 self.put(key, token)
             return token
 
@@ -139,6 +152,7 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._refused.clear()
 
 
 PROCESS_CACHE = TokenCache()

@@ -8,11 +8,17 @@ JSON: {"client_id": "...", "client_secret": "..."} and, optionally, "api"
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from capss.errors import NeedsPersonError
+from capss.errors import BadCredentials, NeedsPersonError
 from capss.pipeline import advice
+
+if TYPE_CHECKING:
+    from capss.pipeline.ports import CredentialSource
+
+T = TypeVar("T")
 
 
 class MissingCredentials(NeedsPersonError):
@@ -60,3 +66,24 @@ def parse_secret(license_number: str, secret_name: str, value: Any) -> LicenseCr
         api=api,
         base_url=base_url.rstrip("/") if isinstance(base_url, str) and base_url else None,
     )
+
+
+def with_credentials(
+    source: CredentialSource, license_number: str, call: Callable[[LicenseCredentials], T]
+) -> T:
+    """`call` with the license's client; once more with the secret read again when CAPSS
+    refuses it.
+
+    A secret rotated in Secrets Manager while CAPSS revokes the old one stays cached for
+    minutes: without the re-read every file in flight would fail until the cache expires.
+    A 401 means CAPSS took nothing, so the second call is safe; an unchanged secret is not
+    tried twice.
+    """
+    credentials = source.for_license(license_number)
+    try:
+        return call(credentials)
+    except BadCredentials:
+        fresh = source.for_license(license_number, stale=credentials)
+        if fresh == credentials:
+            raise
+    return call(fresh)

@@ -20,6 +20,7 @@ from typing import Any
 from capss.bounds import clip_list
 from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
+from capss.pipeline.credentials import LicenseCredentials, with_credentials
 from capss.pipeline.ports import CredentialSource, StatusClientFactory
 from capss.pipeline.records import raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
@@ -69,9 +70,9 @@ def check_status(
     retry_after: float | None = None
     outcome = Outcome.PROCESSING
     try:
-        credentials = deps.credentials.for_license(state["license"])
-        with deps.clients(credentials) as client:
-            result = client.status(state["status_url"])
+        result = with_credentials(
+            deps.credentials, state["license"], lambda c: _status(deps, c, state["status_url"])
+        )
     except JobNotFound:
         if not_found + 1 >= NOT_FOUND_LIMIT:
             raise
@@ -106,3 +107,8 @@ def check_status(
         "unreachable": unreachable,
         **({"answer": answer} if answer is not None else {}),
     }
+
+
+def _status(deps: StatusDeps, credentials: LicenseCredentials, url: str) -> Any:
+    with deps.clients(credentials) as client:
+        return client.status(url)

@@ -149,7 +149,12 @@ class Outlets(Protocol):
 
 
 class CredentialSource(Protocol):
-    def for_license(self, license_number: str) -> LicenseCredentials: ...
+    def for_license(
+        self, license_number: str, stale: LicenseCredentials | None = None
+    ) -> LicenseCredentials:
+        """The license's client; with `stale`, the one CAPSS refused, read again from the
+        store (past any cache) unless another caller already replaced it."""
+        ...
 
 
 class UploadClient(Protocol):

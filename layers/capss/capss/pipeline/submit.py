@@ -37,7 +37,7 @@ from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import tell
 from capss.pipeline.converted import convert_export, upload_name
-from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.credentials import LicenseCredentials, with_credentials
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
 from capss.pipeline.ports import (
@@ -271,7 +271,6 @@ def _validate_and_send(
             holder = _claim_content(record, deps)
             if holder is not None:
                 return _reject_identical(record, deps, settings, holder)
-        credentials = deps.credentials.for_license(report.license_number or "")
         on_dup, on_error = _options(record, info.metadata, settings)
         if blind_resend:
             # The operator's spelling of "skip duplicates" when it is one, else the generation's.
@@ -282,7 +281,11 @@ def _validate_and_send(
                 f" onDup={on_dup} so CAPSS skips anything it already saved."
             )
         local_copy.seek(0)
-        receipt = _upload(record, deps, credentials, local_copy, on_dup=on_dup, on_error=on_error)
+        receipt = with_credentials(
+            deps.credentials,
+            report.license_number or "",
+            lambda c: _upload(record, deps, c, local_copy, on_dup=on_dup, on_error=on_error),
+        )
     record.upload_attempts += receipt.attempts - 1
     record.on_dup = receipt.on_dup
     record.maybe_in_capss = True
