@@ -266,7 +266,7 @@ class TransactionRules(EnvelopeRules):
         match = _TIME.fullmatch(text)
         when = None
         if match:
-            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            year, month, day, hour, minute, second = map(int, match.groups()[:6])
             micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
             try:
                 when = datetime(year, month, day, hour, minute, second, micro)
@@ -303,19 +303,24 @@ class TransactionRules(EnvelopeRules):
 
     def _check_item(self, transaction: _Transaction, item: etree._Element) -> None:
         fields: dict[str, tuple[str, etree._Element | None]] = {}
+        filled = 0
         for child in item.iterchildren(*ESSENTIAL_ITEM_FIELDS):
-            name = str(child.tag)
+            name = child.tag
             if name not in fields:  # the first of each counts
-                fields[name] = ((child.text or "").strip(), child)
+                text = (child.text or "").strip()
+                fields[name] = (text, child)
+                filled += bool(text)
         where = {"transaction": transaction.index, "item": transaction.items}
-        for name in ESSENTIAL_ITEM_FIELDS:
-            if not fields.get(name, _ABSENT)[0]:
-                self.error(
-                    "missing-item-field",
-                    f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
-                    line_of(item),
-                    **where,
-                )
+        if filled < len(ESSENTIAL_ITEM_FIELDS):  # the usual item has all: no lookup name by name
+            for name in ESSENTIAL_ITEM_FIELDS:
+                if not fields.get(name, _ABSENT)[0]:
+                    self.error(
+                        "missing-item-field",
+                        f"The item has no {name}: every item needs "
+                        f"{', '.join(ESSENTIAL_ITEM_FIELDS)}.",
+                        line_of(item),
+                        **where,
+                    )
         kind, element = fields.get("type", _ABSENT)
         if kind and element is not None and kind.upper() not in KNOWN_ITEM_TYPES:
             self.warning(
