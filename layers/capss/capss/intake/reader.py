@@ -420,9 +420,11 @@ class SafeXmlReader:
                 ended(element, path)
                 path.pop()
                 open_elements.pop()
-                element.clear()
-                if open_elements:  # the root has no parent; earlier siblings went as they ended
+                if open_elements:  # earlier siblings went as they ended
+                    # Unlinked with its subtree and tail, all freed with the last reference to it.
                     open_elements[-1].remove(element)
+                else:  # the root has no parent
+                    element.clear()
         finally:
             self._depth, self._kept, self._kept_size = depth, kept, kept_size
 

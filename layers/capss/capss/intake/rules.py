@@ -30,6 +30,8 @@ _TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?"
 )
 _AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
+_PLAIN_AMOUNT = re.compile(r"\d+(?:\.\d{0,2})?")
+"""The amounts `_check_amount` has nothing to say about: the usual one costs a single match."""
 _FUTURE_GRACE = timedelta(days=1)
 _ABSENT: tuple[str, etree._Element | None] = ("", None)
 
@@ -266,7 +268,7 @@ class TransactionRules(EnvelopeRules):
         match = _TIME.fullmatch(text)
         when = None
         if match:
-            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            year, month, day, hour, minute, second = map(int, match.groups()[:6])
             micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
             try:
                 when = datetime(year, month, day, hour, minute, second, micro)
@@ -303,19 +305,24 @@ class TransactionRules(EnvelopeRules):
 
     def _check_item(self, transaction: _Transaction, item: etree._Element) -> None:
         fields: dict[str, tuple[str, etree._Element | None]] = {}
+        filled = 0
         for child in item.iterchildren(*ESSENTIAL_ITEM_FIELDS):
-            name = str(child.tag)
+            name = child.tag
             if name not in fields:  # the first of each counts
-                fields[name] = ((child.text or "").strip(), child)
-        where = {"transaction": transaction.index, "item": transaction.items}
-        for name in ESSENTIAL_ITEM_FIELDS:
-            if not fields.get(name, _ABSENT)[0]:
-                self.error(
-                    "missing-item-field",
-                    f"The item has no {name}: every item needs {', '.join(ESSENTIAL_ITEM_FIELDS)}.",
-                    line_of(item),
-                    **where,
-                )
+                text = (child.text or "").strip()
+                fields[name] = (text, child)
+                filled += bool(text)
+        if filled < len(ESSENTIAL_ITEM_FIELDS):  # the usual item has all: no lookup name by name
+            where = _item_at(transaction)
+            for name in ESSENTIAL_ITEM_FIELDS:
+                if not fields.get(name, _ABSENT)[0]:
+                    self.error(
+                        "missing-item-field",
+                        f"The item has no {name}: every item needs "
+                        f"{', '.join(ESSENTIAL_ITEM_FIELDS)}.",
+                        line_of(item),
+                        **where,
+                    )
         kind, element = fields.get("type", _ABSENT)
         if kind and element is not None and kind.upper() not in KNOWN_ITEM_TYPES:
             self.warning(
@@ -323,11 +330,11 @@ class TransactionRules(EnvelopeRules):
                 f"Item type {kind!r} is not one CAPSS is known to take "
                 f"({', '.join(sorted(KNOWN_ITEM_TYPES))}); it is sent anyway.",
                 line_of(element),
-                **where,
+                **_item_at(transaction),
             )
         amount, element = fields.get("amount", _ABSENT)
-        if amount and element is not None:
-            self._check_amount(amount, line_of(element), where)
+        if amount and element is not None and not _PLAIN_AMOUNT.fullmatch(amount):
+            self._check_amount(amount, line_of(element), _item_at(transaction))
 
     def _check_amount(self, amount: str, line: int | None, where: dict[str, int]) -> None:
         match = _AMOUNT.fullmatch(amount)
@@ -372,6 +379,11 @@ class ItemUpdateRules(EnvelopeRules):
             "The official format of item update files is not known to the bridge: only the XML's "
             "safety, the root element and the license were checked.",
         )
+
+
+def _item_at(transaction: _Transaction) -> dict[str, int]:
+    """Where the transaction's latest item is, for a problem found in it."""
+    return {"transaction": transaction.index, "item": transaction.items}
 
 
 def _problem(
