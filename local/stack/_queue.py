@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 from local.stack._account import LocalQueue
 from local.stack._clock import ScaledClock
@@ -241,12 +242,9 @@ def thread_safe_queues() -> Iterator[None]:
         with self.get_queue(queue_name)._messages_lock:
             return change_visibility(self, queue_name, *args, **kwargs)
 
-    Queue.delete_message = locked_delete  # type: ignore[method-assign]
-    SQSBackend.receive_message = locked_receive  # type: ignore[method-assign]
-    SQSBackend.change_message_visibility = locked_visibility  # type: ignore[method-assign]
-    try:
+    with (
+        mock.patch.object(Queue, "delete_message", locked_delete),
+        mock.patch.object(SQSBackend, "receive_message", locked_receive),
+        mock.patch.object(SQSBackend, "change_message_visibility", locked_visibility),
+    ):
         yield
-    finally:
-        Queue.delete_message = delete_message  # type: ignore[method-assign]
-        SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-        SQSBackend.change_message_visibility = change_visibility  # type: ignore[method-assign]
