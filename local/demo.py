@@ -141,6 +141,15 @@ def count_cells(record: dict[str, Any]) -> list[str]:
     return [str(counts.get(name, "-")) for name in COUNT_NAMES]
 
 
+def _print_emails(emails: list[Any], out: Any) -> None:
+    """Each email as ops would read it, between rules."""
+    for email in emails:
+        print("\n" + "=" * 78, file=out)
+        print(f"Subject: {email.subject}\n", file=out)
+        print(email.body.rstrip(), file=out)
+    print("=" * 78, file=out)
+
+
 def demo(args: argparse.Namespace) -> int:
     from local.simulator import CapssSimulator  # noqa: PLC0415
 
@@ -237,11 +246,7 @@ def demo(args: argparse.Namespace) -> int:
     print("\nFiles\n", file=out)
     print(table(cells), file=out)
     print(f"\nAlert emails ({len(alerts)})", file=out)
-    for alert in alerts:
-        print("\n" + "=" * 78, file=out)
-        print(f"Subject: {alert.subject}\n", file=out)
-        print(alert.body.rstrip(), file=out)
-    print("=" * 78, file=out)
+    _print_emails(alerts, out)
     print(f"\nOutcome events a POS's EventBridge rule received ({len(events)})\n", file=out)
     for event in events:
         detail = event["detail"]
@@ -252,11 +257,7 @@ def demo(args: argparse.Namespace) -> int:
         print(json.dumps(needing_person[0], indent=2), file=out)
     named = {(day["license"], day["day"]) for day in monitor_run["days"]}
     print(f"\nMissed-report monitor ({len(STORES)} stores registered)", file=out)
-    for alert in monitor_alerts:
-        print("\n" + "=" * 78, file=out)
-        print(f"Subject: {alert.subject}\n", file=out)
-        print(alert.body.rstrip(), file=out)
-    print("=" * 78, file=out)
+    _print_emails(monitor_alerts, out)
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items()))
     print(f"\nRequests CAPSS received: {sum(requests.values())} ({kinds})", file=out)
     print(f"Elapsed: {elapsed:.1f} s", file=out)
