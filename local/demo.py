@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from capss.aws.stores import DynamoStoreRegister
-from capss.pipeline.stores import ExpectedStore
+from capss.compliance.stores import ExpectedStore
 
 from local.stack._run import (
     open_log,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from local.stack._account import Account, LocalFunction, LocalQueue, Schedule, SqsTrigger
 from local.stack._clock import ScaledClock
 from local.stack._invoke import TIMED_OUT, FunctionHost, Invocation, Killed, LambdaContext
 from local.stack._limits import HISTORY_EVENTS, PAYLOAD_BYTES
+from local.stack._resources import Account, LocalFunction, LocalQueue, Schedule, SqsTrigger
 from local.stack._stack import (
     TEMPLATE,
     Alert,

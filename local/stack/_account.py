@@ -12,12 +12,17 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from local.stack._eventbridge import DETAIL_TYPE as EXECUTION_STATUS_CHANGE
-from local.stack._eventbridge import ExecutionWatch
+from local.stack._resources import (
+    EXECUTION_STATUS_CHANGE,
+    Account,
+    ExecutionWatch,
+    LocalFunction,
+    LocalQueue,
+    Schedule,
+    SqsTrigger,
+)
 from local.stack._template import ACCOUNT_ID, PARTITION, REGION, Template, TemplateError
 
 LOCAL_ROLE = "capss-local-execution"
@@ -40,66 +45,6 @@ SKIPPED_TYPES = frozenset(
 
 class _NotYet(TemplateError):
     """A resource refers to one not created yet: try it again later."""
-
-
-@dataclass(frozen=True)
-class SqsTrigger:
-    """A function's SQS event: the local queue poller plays the event source mapping."""
-
-    queue_logical_id: str
-    batch_size: int
-    maximum_concurrency: int | None
-    report_batch_item_failures: bool
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A function's EventBridge Scheduler event: the local stack runs it on request."""
-
-    event_id: str
-    expression: str
-    timezone: str
-    input: str
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class LocalFunction:
-    logical_id: str
-    name: str
-    arn: str
-    code_dir: Path
-    handler: str
-    timeout: int
-    memory_mb: int
-    environment: dict[str, str]
-    sqs_triggers: tuple[SqsTrigger, ...] = ()
-    schedules: tuple[Schedule, ...] = ()
-    execution_watches: tuple[ExecutionWatch, ...] = ()
-
-
-@dataclass(frozen=True)
-class LocalQueue:
-    logical_id: str
-    url: str
-    arn: str
-    visibility_timeout: int
-    max_receive_count: int | None
-
-
-@dataclass
-class Account:
-    """What was created, by logical id."""
-
-    buckets: dict[str, str] = field(default_factory=dict)
-    queues: dict[str, LocalQueue] = field(default_factory=dict)
-    tables: dict[str, str] = field(default_factory=dict)
-    topics: dict[str, str] = field(default_factory=dict)
-    event_buses: dict[str, str] = field(default_factory=dict)
-    functions: dict[str, LocalFunction] = field(default_factory=dict)
-    state_machines: dict[str, str] = field(default_factory=dict)
-    layers: dict[str, Path] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
 
 
 def _fn_zip() -> bytes:

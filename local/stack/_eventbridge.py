@@ -15,24 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from local.stack._resources import EXECUTION_STATUS_CHANGE as DETAIL_TYPE
+from local.stack._resources import ExecutionWatch
 from local.stack._template import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:
     from local.stack._invoke import FunctionHost
 
-DETAIL_TYPE = "Step Functions Execution Status Change"
 ASYNC_ATTEMPTS = 3
 """Lambda's asynchronous invoke: the first try and two retries."""
 PAUSE = 0.02
-
-
-@dataclass(frozen=True)
-class ExecutionWatch:
-    """One function's rule: these statuses of this state machine (by logical id)."""
-
-    function_logical_id: str
-    state_machine_logical_id: str
-    statuses: tuple[str, ...]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 
 from capss.telemetry import logger
 
-from local.stack._account import LocalFunction
+from local.stack._resources import LocalFunction
 
 TIMED_OUT = "Sandbox.Timedout"
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from local.stack._account import LocalQueue
 from local.stack._clock import ScaledClock
+from local.stack._resources import LocalQueue
 from local.stack._template import REGION
 
 IDLE_PAUSE = 0.01

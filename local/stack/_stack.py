@@ -24,11 +24,12 @@ from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
 
 from local.stack import _limits as limits
-from local.stack._account import Account, AccountBuilder, LocalFunction, SqsTrigger
+from local.stack._account import AccountBuilder
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
 from local.stack._queue import QueuePoller, thread_safe_queues
+from local.stack._resources import Account, LocalFunction, SqsTrigger
 from local.stack._s3events import versioned_notifications
 from local.stack._template import ACCOUNT_ID, REGION, Template, TemplateError
 

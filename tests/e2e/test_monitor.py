@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from capss.aws.stores import DynamoStoreRegister
-from capss.pipeline.stores import ExpectedStore
+from capss.compliance.stores import ExpectedStore
 
 from local.stack import Alert, DroppedFile
 from tests.e2e.conftest import Pipeline, variant

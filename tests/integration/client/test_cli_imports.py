@@ -22,7 +22,7 @@ WATCHED = (
     "capss.intake",
     "capss.pipeline.settings",  # the stack's settings: the command reads its own options
     "capss.pipeline.records",
-    "capss.pipeline.stores",
+    "capss.compliance.stores",
     "capss.aws",
     "boto3",
     "botocore",

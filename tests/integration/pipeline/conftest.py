@@ -18,7 +18,6 @@ from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.intake.validate import validate_stream
-from capss.pipeline.alerts import Alert
 from capss.pipeline.files import FileRef
 from capss.pipeline.finish import FinishDeps, finish
 from capss.pipeline.poll import StatusDeps, check_status
@@ -30,6 +29,7 @@ from capss.pipeline.settings import (
     SubmitSettings,
 )
 from capss.pipeline.submit import SubmitDeps
+from capss.pipeline.values import Alert
 
 from local.simulator import CapssSimulator
 from tests.conftest import SAMPLE_FILES

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from capss import Outcome
 from capss.errors import BadCredentials
-from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.files import FileRef
 from capss.pipeline.poll import check_status
 from capss.pipeline.records import FileRecord, Phase
 from capss.pipeline.submit import submit_file
+from capss.pipeline.values import LicenseCredentials
 
 from local.reliability import variant
 from tests.integration.pipeline.conftest import BUCKET, LICENSES, Pipeline, follow

@@ -9,13 +9,13 @@ from typing import Any, BinaryIO
 import pytest
 from capss import Outcome
 from capss.pipeline import advice
-from capss.pipeline.alerts import Alert
 from capss.pipeline.files import FileRef
 from capss.pipeline.finish import EXECUTION_STATUS_CHANGE, FinishDeps, finish, poller_stopped
 from capss.pipeline.memory import MemoryRecordStore
 from capss.pipeline.ports import ObjectInfo
 from capss.pipeline.records import Phase
 from capss.pipeline.settings import FinishSettings
+from capss.pipeline.values import Alert
 
 REF = FileRef("intake", "incoming/transactions/000000300/day.xml", "v1", size=10)
 SETTINGS = FinishSettings(

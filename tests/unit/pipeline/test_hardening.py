@@ -12,14 +12,14 @@ from capss import Counts, Outcome
 from capss.client.status import StatusResult
 from capss.errors import CapssUnavailable, ProtocolError, RequestRejected
 from capss.pipeline import advice
-from capss.pipeline.alerts import Alert, compose_alert, notify
-from capss.pipeline.credentials import LicenseCredentials
+from capss.pipeline.alerts import compose_alert, notify
 from capss.pipeline.files import FileRef
 from capss.pipeline.finish import FinishDeps, finish
 from capss.pipeline.memory import MemoryRecordStore
 from capss.pipeline.poll import MAX_POLLS, StatusDeps, check_status
 from capss.pipeline.records import RAW_BODY_LIMIT, FileRecord, Phase
 from capss.pipeline.settings import CapssSettings, FinishSettings, PollSettings, StatusSettings
+from capss.pipeline.values import Alert, LicenseCredentials
 
 from tests.unit.pipeline.test_finish import Tags
 

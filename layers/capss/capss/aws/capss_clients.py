@@ -7,8 +7,8 @@ from collections.abc import Callable
 from capss.aws.wiring import seconds_left
 from capss.client.api import Api
 from capss.client.client import CapssClient, ClientConfig
-from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.settings import CapssSettings
+from capss.pipeline.values import LicenseCredentials
 
 SUBMIT_TIMEOUT = 25.0
 STATUS_TIMEOUT = 10.0

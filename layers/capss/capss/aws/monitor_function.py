@@ -10,9 +10,9 @@ from capss.aws.sns import SnsAlertSender
 from capss.aws.stepfunctions import execution_running
 from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import aws_client, cold_start
-from capss.pipeline.calendar import BusinessCalendar
-from capss.pipeline.digest import run_digest
-from capss.pipeline.monitor import CheckKind, MonitorDeps, run_check
+from capss.compliance.calendar import BusinessCalendar
+from capss.compliance.digest import run_digest
+from capss.compliance.monitor import CheckKind, MonitorDeps, run_check
 from capss.pipeline.records import utcnow
 from capss.pipeline.settings import MonitorSettings
 

@@ -7,7 +7,9 @@ and parameters).
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +35,15 @@ class OpsError(InputError):
     """An ops command could not do what was asked: the message says why."""
 
     hint = "see `capss COMMAND --help`"
+
+
+@contextlib.contextmanager
+def aws_refusals() -> Iterator[None]:
+    """AWS's own errors as an ops command's one-line failure (botocore stays in this room)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise OpsError(f"AWS refused: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from capss.errors import NeedsPersonError, TransientError
 from capss.pipeline import advice
 from capss.pipeline.files import FileRef
-from capss.pipeline.ports import ObjectInfo
+from capss.pipeline.values import ObjectInfo
 
 COPY_CHUNK = 1024 * 1024
 _UNREADABLE = frozenset({"404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied", "405"})

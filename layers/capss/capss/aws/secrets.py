@@ -12,8 +12,9 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from capss.aws.wiring import aws_client
 from capss.errors import TransientError
 from capss.pipeline import advice
-from capss.pipeline.credentials import LicenseCredentials, MissingCredentials, parse_secret
+from capss.pipeline.credentials import MissingCredentials, parse_secret
 from capss.pipeline.settings import CapssSettings
+from capss.pipeline.values import LicenseCredentials
 
 _NEEDS_PERSON_CODES = frozenset(
     {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from capss.pipeline.alerts import Alert
+from capss.pipeline.values import Alert
 
 
 class SnsAlertSender:

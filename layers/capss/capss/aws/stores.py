@@ -7,8 +7,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from capss.aws.dynamodb import ClientTable, all_pages
+from capss.compliance.stores import STORE_PREFIX, ExpectedStore
 from capss.pipeline.records import plain_value
-from capss.pipeline.stores import STORE_PREFIX, ExpectedStore
 
 
 class DynamoStoreRegister:

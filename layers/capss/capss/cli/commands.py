@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
+from capss.cli import lazy
 from capss.cli.exits import FOR_OUTCOME, CommandError, Exit, for_error
 from capss.cli.output import Output, display, error_json, result_json
 from capss.client.api import SANDBOX_URL, Api
@@ -175,8 +176,6 @@ def _setting(args: argparse.Namespace, option: str, variable: str, default: str 
 
 
 def _config(args: argparse.Namespace) -> ClientConfig:
-    from capss.client.client import ClientConfig  # noqa: PLC0415 - see _client
-
     client_id = _setting(args, "--client-id", "CAPSS_CLIENT_ID", None)
     secret = _setting(args, "--client-secret", "CAPSS_CLIENT_SECRET", None)
     if not client_id or not secret:
@@ -189,7 +188,7 @@ def _config(args: argparse.Namespace) -> ClientConfig:
         )
     base_url = _setting(args, "--base-url", "CAPSS_BASE_URL", SANDBOX_URL)
     _check_base_url(base_url)
-    return ClientConfig(
+    return lazy.client.ClientConfig(
         base_url=base_url,
         api=Api(_setting(args, "--api", "CAPSS_API", Api.CURRENT.value)),
         client_id=client_id,
@@ -222,9 +221,7 @@ def _check_base_url(base_url: str) -> None:
 
 def _client(config: ClientConfig) -> CapssClient:
     """httpx loads only for the commands that talk to CAPSS: validate and --help stay quick."""
-    from capss.client.client import CapssClient  # noqa: PLC0415
-
-    return CapssClient(config)
+    return lazy.client.CapssClient(config)
 
 
 def _xsd(args: argparse.Namespace) -> Path | None:
@@ -232,14 +229,11 @@ def _xsd(args: argparse.Namespace) -> Path | None:
     given = args.xsd if args.xsd is not None else os.environ.get("CAPSS_XSD") or None
     if given is None:
         return None
-    from capss.intake.reader import Rejected  # noqa: PLC0415 - lxml only when validating
-    from capss.intake.xsd import compile_schema  # noqa: PLC0415
-
     path = Path(given)
     source = "--xsd" if args.xsd is not None else "CAPSS_XSD"
     try:
-        compile_schema(path)
-    except Rejected as unusable:
+        lazy.xsd.compile_schema(path)
+    except lazy.reader.Rejected as unusable:
         raise CommandError(
             f"{source} {display(path)}: {unusable.problem.message}",
             code="xsd_unusable",
@@ -268,9 +262,7 @@ def _check_file(path: Path) -> None:
 
 
 def _report(path: Path, kind: FileKind, xsd: Path | None) -> ValidationReport:
-    from capss.intake.validate import validate_path  # noqa: PLC0415 - lxml only when validating
-
-    return validate_path(path, kind, xsd=xsd)
+    return lazy.validate.validate_path(path, kind, xsd=xsd)
 
 
 def _kind(args: argparse.Namespace) -> FileKind:

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from capss.cli import lazy
+
 EXIT_OK, EXIT_NOT_DONE, EXIT_USAGE = 0, 1, 2
 
 
@@ -34,25 +36,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace, out: object = None) -> int:
     """`out` is main's output writer: the conversion prints its own reports."""
-    from capss.intake.convert import MappingError, convert, load_mapping  # noqa: PLC0415
-    from capss.intake.validate import validate_stream  # noqa: PLC0415
-
     try:
-        mapping = load_mapping(args.mapping)
+        mapping = lazy.convert.load_mapping(args.mapping)
         data = args.file.read_bytes()
-    except (MappingError, OSError) as error:
+    except (lazy.convert.MappingError, OSError) as error:
         print(f"capss: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     output: Path = args.output or args.file.with_name(args.file.name + ".xml")
     if output.resolve() == args.file.resolve():
         print("capss: error: the output would replace the CSV export", file=sys.stderr)
         return EXIT_USAGE
-    conversion = convert(data, mapping, args.license)
+    conversion = lazy.convert.convert(data, mapping, args.license)
     reports = [(str(args.file), conversion.report)]
     if conversion.xml is not None:
         output.write_bytes(conversion.xml)
         with output.open("rb") as stream:
-            reports.append((str(output), validate_stream(stream, expected_license=args.license)))
+            reports.append(
+                (str(output), lazy.validate.validate_stream(stream, expected_license=args.license))
+            )
     if args.json:
         print(json.dumps({"files": [report.to_json(name) for name, report in reports]}, indent=2))
     else:

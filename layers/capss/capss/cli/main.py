@@ -21,7 +21,7 @@ from typing import Any
 # to block an import; typeshed's sys.modules admits only modules).
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from capss.cli import commands, convert, ops  # noqa: E402 - after the line above
+from capss.cli import commands, convert, lazy, ops  # noqa: E402 - after the line above
 from capss.cli.exits import CommandError, Exit  # noqa: E402
 from capss.cli.output import Output, result_json  # noqa: E402
 from capss.errors import CapssError  # noqa: E402
@@ -66,11 +66,9 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        from importlib import metadata  # noqa: PLC0415
-
         try:
-            version = metadata.version("capss-bridge")
-        except metadata.PackageNotFoundError:
+            version = lazy.metadata.version("capss-bridge")
+        except lazy.metadata.PackageNotFoundError:
             version = "unknown"
         print(f"{parser.prog} {version}")
         parser.exit()

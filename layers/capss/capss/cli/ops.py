@@ -17,17 +17,17 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from capss.cli import lazy
 from capss.kinds import ON_DUP_CHOICES
 from capss.outcome import Outcome
 
 if TYPE_CHECKING:
     from capss.aws.ops import Stack
-    from capss.pipeline.monitor import StoreDay
+    from capss.compliance.monitor import StoreDay
+    from capss.compliance.stores import ExpectedStore
     from capss.pipeline.records import FileRecord
-    from capss.pipeline.stores import ExpectedStore
 
 EXIT_OK, EXIT_NOT_DONE = 0, 1
 IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
@@ -142,12 +142,8 @@ def _bind(parser: argparse.ArgumentParser, command: Command) -> None:
         # `out` is main's output writer: these commands print their own tables and JSON.
         if bool(args.stack) == bool(args.local):
             parser.error("give the stack: --stack NAME or --local FILE (not both)")
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-        try:
+        with lazy.aws_ops.aws_refusals():
             return command(args)
-        except (ClientError, BotoCoreError) as error:
-            raise _ops().OpsError(f"AWS refused: {error}") from None
 
     parser.set_defaults(command=run)
 
@@ -159,15 +155,8 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _ops() -> ModuleType:
-    """boto3 loads only for these commands: `capss token` and `submit` stay quick."""
-    from capss.aws import ops  # noqa: PLC0415
-
-    return ops
-
-
 def _stack(args: argparse.Namespace) -> Stack:
-    ops = _ops()
+    ops = lazy.aws_ops
     stack: Stack = ops.local(args.local) if args.local else ops.deployed(args.stack, args.region)
     return stack
 
@@ -194,12 +183,10 @@ def _store_json(store: ExpectedStore) -> dict[str, Any]:
 
 def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedStore:
     """A change to a registered store keeps what was not given; closures are added."""
-    from capss.pipeline.stores import ExpectedStore  # noqa: PLC0415 - `submit` never loads it
-
     current = {s.license: s for s in stack.register.stores()}.get(given.license)
     if current is None:
         return given
-    return ExpectedStore(
+    return lazy.stores.ExpectedStore(
         license=given.license,
         name=given.name if "name" in fields else current.name,
         days=given.days if "days" in fields else current.days,
@@ -213,18 +200,16 @@ def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> Expecte
     store = _merged(stack, store, fields)
     stack.register.put_store(store)
     if store.email and "email" in fields:
-        _ops().subscribe_store(stack, store.license, store.email)
+        lazy.aws_ops.subscribe_store(stack, store.license, store.email)
     return store
 
 
 def _stores_add(args: argparse.Namespace) -> int:
-    from capss.pipeline.stores import ExpectedStore  # noqa: PLC0415
-
     stack = _stack(args)
     fields = {
         name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
     }
-    given = ExpectedStore.parse(
+    given = lazy.stores.ExpectedStore.parse(
         license_number=args.license,
         name=args.name or "",
         days=args.days or "",
@@ -273,20 +258,20 @@ def _stores_remove(args: argparse.Namespace) -> int:
 
 
 def _stores_import(args: argparse.Namespace) -> int:
-    from capss.pipeline.stores import ExpectedStore, StoreError  # noqa: PLC0415
-
     stack = _stack(args)
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise _ops().OpsError(f"cannot read {args.file}: {error.strerror}") from None
+        raise lazy.aws_ops.OpsError(f"cannot read {args.file}: {error.strerror}") from None
     rows = list(csv.DictReader(io.StringIO(text)))
     if not rows or "license" not in rows[0]:
-        raise _ops().OpsError(f"{args.file}: expected a header row with {','.join(IMPORT_COLUMNS)}")
+        raise lazy.aws_ops.OpsError(
+            f"{args.file}: expected a header row with {','.join(IMPORT_COLUMNS)}"
+        )
     parsed = []
     for number, row in enumerate(rows, start=2):
         try:
-            store = ExpectedStore.parse(
+            store = lazy.stores.ExpectedStore.parse(
                 license_number=row.get("license") or "",
                 name=row.get("name") or "",
                 days=row.get("days") or "",
@@ -294,8 +279,10 @@ def _stores_import(args: argparse.Namespace) -> int:
                 closures=[row.get("closures") or ""],
                 email=row.get("email") or None,
             )
-        except StoreError as error:
-            raise _ops().OpsError(f"{args.file}:{number}: {error} (nothing was imported)") from None
+        except lazy.stores.StoreError as error:
+            raise lazy.aws_ops.OpsError(
+                f"{args.file}:{number}: {error} (nothing was imported)"
+            ) from None
         fields = {name for name in ("name", "days", "timezone", "email") if row.get(name)}
         parsed.append((store, fields))
     for store, fields in parsed:
@@ -310,7 +297,7 @@ def _stores_import(args: argparse.Namespace) -> int:
 def _submissions_list(args: argparse.Namespace) -> int:
     since = args.since or (datetime.now(UTC).date() - timedelta(days=7))
     moment = datetime.combine(since, time(), tzinfo=UTC)
-    records = _ops().records_since(_stack(args), moment, args.license)
+    records = lazy.aws_ops.records_since(_stack(args), moment, args.license)
     if args.outcome:
         records = [r for r in records if r.outcome.value == args.outcome]
     if args.json:
@@ -352,14 +339,12 @@ def _summary(record: FileRecord) -> dict[str, Any]:
 
 
 def _submissions_show(args: argparse.Namespace) -> int:
-    from capss.intake.report import problem_text  # noqa: PLC0415
-
     stack = _stack(args)
-    record = _ops().find_record(stack, args.file)
+    record = lazy.aws_ops.find_record(stack, args.file)
     story = {
         **record.to_item(),
         "file_id": record.pk,
-        "execution": _ops().execution(stack, record.execution_arn),
+        "execution": lazy.aws_ops.execution(stack, record.execution_arn),
     }
     if args.json:
         _print_json(story)
@@ -392,7 +377,7 @@ def _submissions_show(args: argparse.Namespace) -> int:
         f"{'counts:':17}" + ", ".join(f"{k} {'-' if v is None else v}" for k, v in counts.items())
     )
     for title, lines in (
-        ("Validation", [problem_text(p) for p in record.problems]),
+        ("Validation", [lazy.report.problem_text(p) for p in record.problems]),
         ("CAPSS said", record.messages),
         ("Bridge notes", record.notes),
     ):
@@ -407,8 +392,8 @@ def _submissions_show(args: argparse.Namespace) -> int:
 
 def _submissions_status(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    record = _ops().find_record(stack, args.file)
-    result = _ops().capss_status(stack, record)
+    record = lazy.aws_ops.find_record(stack, args.file)
+    result = lazy.aws_ops.capss_status(stack, record)
     answer = {
         "file_id": record.pk,
         "status_url": record.status_url,
@@ -429,22 +414,22 @@ def _submissions_status(args: argparse.Namespace) -> int:
 
 def _resubmit(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    record = _ops().find_record(stack, args.file)
+    record = lazy.aws_ops.find_record(stack, args.file)
     stuck = record.unattended()
     if not record.outcome.is_final and not stuck:
-        raise _ops().OpsError(
+        raise lazy.aws_ops.OpsError(
             f"{record.name} is still being processed ({record.phase.value}): wait"
         )
     if (record.maybe_in_capss or record.submission_id) and not args.force:
-        raise _ops().OpsError(
+        raise lazy.aws_ops.OpsError(
             f"CAPSS may already have {record.name} (submission"
             f" {record.submission_id or 'unanswered'}): look for it in CAPSS, then repeat with"
             " --force (and --on-dup skipDuplicates so CAPSS skips what it has)"
         )
     if stuck:
         # Ended first: an SQS redelivery that comes later finds it final and sends nothing.
-        _ops().close_stuck(stack, record)
-    version = _ops().resend(stack, record, args.on_dup)
+        lazy.aws_ops.close_stuck(stack, record)
+    version = lazy.aws_ops.resend(stack, record, args.on_dup)
     new_id = f"FILE#{record.bucket}/{record.key}#{version}"
     if args.json:
         _print_json({"file_id": new_id, "resent": record.pk})
@@ -454,7 +439,7 @@ def _resubmit(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    moved = _ops().dead_letters(_stack(args), move=not args.dry_run)
+    moved = lazy.aws_ops.dead_letters(_stack(args), move=not args.dry_run)
     if args.json:
         _print_json({"dry_run": args.dry_run, "messages": moved})
         return EXIT_OK
@@ -467,7 +452,7 @@ def _redrive(args: argparse.Namespace) -> int:
 
 def _monitor(args: argparse.Namespace) -> int:
     event = {"check": args.check, **({"time": args.time} if args.time else {})}
-    result = _ops().run_monitor(_stack(args), event)
+    result = lazy.aws_ops.run_monitor(_stack(args), event)
     if args.json:
         _print_json(result)
         return EXIT_OK
@@ -490,22 +475,20 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
-    from capss.pipeline.calendar import BusinessCalendar  # noqa: PLC0415 - holidays loads here
-    from capss.pipeline.monitor import since_for, store_day, trading_days  # noqa: PLC0415
-    from capss.pipeline.stores import parse_dates  # noqa: PLC0415
-
     if until < since or (until - since).days > REPORT_DAYS_LIMIT:
-        raise _ops().OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")
-    calendar = BusinessCalendar(
-        parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
+        raise lazy.aws_ops.OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")
+    calendar = lazy.calendar.BusinessCalendar(
+        lazy.stores.parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
     )
-    closures = frozenset(parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures"))
+    closures = frozenset(
+        lazy.stores.parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures")
+    )
     days = []
     for store in stack.register.stores():
-        records = stack.records.files_for_license(store.license, since_for(since))
+        records = stack.records.files_for_license(store.license, lazy.monitor.since_for(since))
         days += [
-            store_day(store, day, records, calendar)
-            for day in trading_days(store, since, until, closures)
+            lazy.monitor.store_day(store, day, records, calendar)
+            for day in lazy.monitor.trading_days(store, since, until, closures)
         ]
     return days
 

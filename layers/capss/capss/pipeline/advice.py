@@ -320,7 +320,7 @@ def next_step(record: FileRecord, where: Deployment) -> str:
     return next_steps(record, where)[record.outcome]
 
 
-# The missed-report monitor and the stuck-file sweep (capss.pipeline.monitor).
+# The missed-report monitor and the stuck-file sweep (capss.compliance.monitor).
 EARLY_WARNING = (
     "Ask each store named to drop its file before the end of today (the deadline);"
     " a store that was closed that day: `capss stores add LICENSE --closures DATE` (then it"

@@ -7,8 +7,6 @@ the counts, what CAPSS said, and what to do next.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from capss.bounds import clip, clip_list
 from capss.intake.report import problem_text
 from capss.outcome import Counts, Outcome
@@ -17,6 +15,7 @@ from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
 from capss.pipeline.records import FileRecord, RecordChanged
+from capss.pipeline.values import Alert
 from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
@@ -49,16 +48,6 @@ _HEADLINES = {
     Outcome.FAILED: "could not be reported to CAPSS",
     Outcome.TIMED_OUT: "was accepted by CAPSS, which did not finish within the poll budget",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    subject: str
-    body: str
-    attributes: dict[str, str]
-    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Attributes with several values (SNS String.Array): an alert naming several stores
-    reaches each store's filtered subscription."""
 
 
 def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from capss.errors import BadCredentials, NeedsPersonError
 from capss.pipeline import advice
+from capss.pipeline.values import LicenseCredentials
 
 if TYPE_CHECKING:
     from capss.pipeline.ports import CredentialSource
@@ -23,15 +23,6 @@ T = TypeVar("T")
 
 class MissingCredentials(NeedsPersonError):
     """No usable CAPSS client for a license."""
-
-
-@dataclass(frozen=True, slots=True)
-class LicenseCredentials:
-    license_number: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    api: str | None = None
-    base_url: str | None = None
 
 
 def parse_secret(license_number: str, secret_name: str, value: Any) -> LicenseCredentials:

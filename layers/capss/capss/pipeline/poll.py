@@ -20,10 +20,11 @@ from typing import Any
 from capss.bounds import clip_list
 from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
-from capss.pipeline.credentials import LicenseCredentials, with_credentials
+from capss.pipeline.credentials import with_credentials
 from capss.pipeline.ports import CredentialSource, StatusClientFactory
 from capss.pipeline.records import raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
+from capss.pipeline.values import LicenseCredentials
 from capss.telemetry import about, logger
 
 MAX_POLLS = 2000

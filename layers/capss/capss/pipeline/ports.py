@@ -8,20 +8,17 @@ the simulator or `capss.pipeline.memory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from capss.intake.report import Conversion, IntakeLimits, ValidationReport
 from capss.kinds import FileKind
-from capss.pipeline.credentials import LicenseCredentials
 from capss.pipeline.files import FileRef
+from capss.pipeline.values import Alert, LicenseCredentials, ObjectInfo
 
 if TYPE_CHECKING:
-    from capss.pipeline.alerts import Alert
     from capss.pipeline.records import Claim, FileRecord
-    from capss.pipeline.stores import ExpectedStore
 
 
 class RecordStore(Protocol):
@@ -59,28 +56,6 @@ class FileHistory(Protocol):
     def unfinished(self) -> list[FileRecord]:
         """Records not final, or final with an alert owed."""
         ...
-
-
-class StoreRegister(Protocol):
-    """The expected stores, and the monitor's record of each check it ran."""
-
-    def stores(self) -> list[ExpectedStore]: ...
-
-    def put_store(self, store: ExpectedStore) -> None: ...
-
-    def remove_store(self, license_number: str) -> bool:
-        """False when no such store was registered."""
-        ...
-
-    def get_check(self, check_id: str) -> dict[str, Any] | None: ...
-
-    def put_check(self, check_id: str, summary: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectInfo:
-    size: int
-    metadata: dict[str, str]
 
 
 class ObjectStore(Protocol):

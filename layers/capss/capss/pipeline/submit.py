@@ -37,7 +37,7 @@ from capss.outcome import Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import tell
 from capss.pipeline.converted import convert_export, upload_name
-from capss.pipeline.credentials import LicenseCredentials, with_credentials
+from capss.pipeline.credentials import with_credentials
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
 from capss.pipeline.ports import (
@@ -54,6 +54,7 @@ from capss.pipeline.ports import (
 )
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
+from capss.pipeline.values import LicenseCredentials
 from capss.telemetry import about, logger, metrics
 
 LEASE = timedelta(minutes=10)

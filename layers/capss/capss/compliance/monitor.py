@@ -19,14 +19,15 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from capss.compliance.calendar import BusinessCalendar
+from capss.compliance.ports import StoreRegister
+from capss.compliance.stores import ExpectedStore
 from capss.kinds import FileKind
 from capss.outcome import Outcome
 from capss.pipeline import advice
-from capss.pipeline.alerts import Alert
-from capss.pipeline.calendar import BusinessCalendar
-from capss.pipeline.ports import AlertSender, FileHistory, StoreRegister
+from capss.pipeline.ports import AlertSender, FileHistory
 from capss.pipeline.records import FileRecord, Phase, iso
-from capss.pipeline.stores import ExpectedStore
+from capss.pipeline.values import Alert
 
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 """The schedule's zone: a check is named by its Pacific date."""
@@ -36,11 +37,21 @@ LINES_LIMIT = 200
 
 
 class DayState(enum.StrEnum):
+    """What became of one store's report for one day: the monitor's, the report's and the
+    month page's one vocabulary."""
+
     REPORTED = "reported"
     LATE = "reported_late"
+    PARTLY = "partly_reported"
+    """CAPSS saved some of the day's items, not all."""
     PROCESSING = "processing"
     FAILED = "failed"
+    """Failed or rejected: the day's files reached no final report in CAPSS."""
     MISSING = "missing"
+    NOTHING_TO_REPORT = "nothing_to_report"
+    CLOSED = "closed"
+    NOT_EXPECTED = "not_expected"
+    """Before the store's first expected day, after its last, or not yet due."""
 
 
 class CheckKind(enum.StrEnum):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from capss.compliance.calendar import BusinessCalendar
+from capss.compliance.monitor import DayState, covers, store_day, stuck_files
+from capss.compliance.stores import ExpectedStore
 from capss.outcome import Outcome
 from capss.pipeline import advice
-from capss.pipeline.calendar import BusinessCalendar
-from capss.pipeline.monitor import DayState, covers, store_day, stuck_files
 from capss.pipeline.records import FileRecord, Phase
-from capss.pipeline.stores import ExpectedStore
 
 NOW = datetime(2026, 11, 25, 15, tzinfo=UTC)
 OLD = "2026-11-25T10:00:00+00:00"
@@ -96,7 +96,7 @@ def test_the_sweep_names_each_kind_of_stuck_file_with_its_advice() -> None:
 
 
 def test_the_digest_bounds_what_it_lists_per_license() -> None:
-    from capss.pipeline.digest import NAMES_LIMIT, LicenseDay  # noqa: PLC0415
+    from capss.compliance.digest import NAMES_LIMIT, LicenseDay  # noqa: PLC0415
 
     day = LicenseDay("000000300", "Main St")
     for number in range(NAMES_LIMIT + 5):

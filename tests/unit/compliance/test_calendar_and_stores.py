@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from capss.pipeline.calendar import BusinessCalendar
+from capss.compliance.calendar import BusinessCalendar
+from capss.compliance.stores import ExpectedStore, StoreError, parse_days
 from capss.pipeline.settings import MonitorSettings, SettingsError
-from capss.pipeline.stores import ExpectedStore, StoreError, parse_days
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from capss.outcome import Outcome
-from capss.pipeline.alerts import Alert
-from capss.pipeline.monitor import (
+from capss.compliance.monitor import (
     REPORTED_OUTCOMES,
     DayState,
     MonitorDeps,
@@ -25,7 +23,9 @@ from capss.pipeline.monitor import (
     since_for,
     store_day,
 )
+from capss.outcome import Outcome
 from capss.pipeline.records import FileRecord
+from capss.pipeline.values import Alert
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 NAMES_LIMIT = 20

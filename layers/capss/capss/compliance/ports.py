@@ -1,0 +1,26 @@
+"""What the compliance room needs from the world beyond the file records: the register.
+
+The records themselves are read through `capss.pipeline.ports.FileHistory`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from capss.compliance.stores import ExpectedStore
+
+
+class StoreRegister(Protocol):
+    """The expected stores, and the monitor's record of each check it ran."""
+
+    def stores(self) -> list[ExpectedStore]: ...
+
+    def put_store(self, store: ExpectedStore) -> None: ...
+
+    def remove_store(self, license_number: str) -> bool:
+        """False when no such store was registered."""
+        ...
+
+    def get_check(self, check_id: str) -> dict[str, Any] | None: ...
+
+    def put_check(self, check_id: str, summary: dict[str, Any]) -> None: ...
