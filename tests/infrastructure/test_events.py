@@ -15,13 +15,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, S
 from capss.aws import wiring
 from capss.aws.monitor_function import scheduled_time
 from capss.aws.stores import DynamoStoreRegister
+from capss.compliance.stores import ExpectedStore
 from capss.pipeline.files import FileRef, refs_from_s3_notification
 from capss.pipeline.finish import EXECUTION_STATUS_CHANGE, FinishDeps, finish, poller_stopped
 from capss.pipeline.memory import MemoryRecordStore
 from capss.pipeline.poll import NOT_FOUND_LIMIT, next_wait
 from capss.pipeline.records import Phase
 from capss.pipeline.settings import PollSettings
-from capss.pipeline.stores import ExpectedStore
 
 from local.stack import FunctionHost, LocalFunction, LocalStack
 from tests.conftest import EVENTS, ROOT, load_event
