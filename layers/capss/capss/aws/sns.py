@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from capss.pipeline.values import Alert
+from capss.telemetry import Metric, measure
 
 
 class SnsAlertSender:
@@ -32,3 +33,5 @@ class SnsAlertSender:
             Message=alert.body,
             MessageAttributes=attributes,
         )
+        # Named by the alert's own kind (an outcome, early_warning, missed_report, digest).
+        measure(Metric.ALERTS_SENT, 1, Alert=alert.attributes.get("outcome", "other"))
