@@ -72,7 +72,10 @@ table.problems td.key { font-family: ui-monospace, "DejaVu Sans Mono", monospace
   word-break: break-all; }
 footer { margin-top: 10px; color: #616161; }
 @media print {
-  body { font-size: 9px; margin: 0; }
+  body { font-size: 8.5px; line-height: 1.2; margin: 0; }
+  h1 { font-size: 14px; } h2 { font-size: 11px; margin: 6px 0 2px; }
+  .totals { margin: 4px 0; } .totals b { font-size: 12px; }
+  table.grid th, table.grid td { padding: 0 1px; }
   table.grid th.store { width: 120px; } table.grid th.figure { width: 38px; }
   section.problems { break-before: page; }
 }
