@@ -149,7 +149,8 @@ def test_the_page_is_self_contained_and_escapes_what_it_shows() -> None:
             now=report.generated_at,
         )
     )
-    assert "<script" not in page and "<b>chain" not in page
+    assert "<script" not in page
+    assert "<b>chain" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page
     # Nothing the page could fetch: no scripts, links, images, fonts or imports.
     assert not re.search(r"<(script|link|img|iframe|object)|src=|url\(|@import|https?:", page)
@@ -175,7 +176,8 @@ def test_a_long_key_is_shown_cut() -> None:
         now=datetime(2026, 12, 1, tzinfo=UTC),
     )
     (trace,) = report.problems[0].trace
-    assert len(trace.key) == 300 and trace.key.endswith("…")
+    assert len(trace.key) == 300
+    assert trace.key.endswith("…")
 
 
 def test_the_monthly_page_runs_on_the_first_business_day_for_the_month_before() -> None:

@@ -61,7 +61,9 @@ def run_month_page(
         "check": "month_page",
         "month": f"{first:%Y-%m}",
         "written": where,
-        "totals": report.totals.to_json(),
+        # The rate as the page shows it: the check's record is an item, and DynamoDB takes
+        # no float.
+        "totals": {**report.totals.to_json(), "on_time_rate": report.totals.rate_text},
     }
     return alert_once(
         deps, check_id(now, "month_page"), summary, compose_month_alert(report, where)
