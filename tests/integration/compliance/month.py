@@ -61,7 +61,7 @@ def day_record(
     name: str | None = None,
 ) -> FileRecord:
     key = f"incoming/transactions/{license_number}/{name or f'{day}.xml'}"
-    moment = sent.isoformat(timespec="seconds")
+    moment = sent.astimezone(UTC).isoformat(timespec="seconds")
     return FileRecord(
         pk=f"FILE#capss-intake/{key}#v{sent.timestamp():.0f}",
         bucket="capss-intake",
@@ -108,7 +108,7 @@ def _day_files(
     store: ExpectedStore, day: date, deadline: date, rng: random.Random
 ) -> list[FileRecord]:
     morning = datetime.combine(day + timedelta(days=1), datetime.min.time(), store.zone)
-    sent = morning + timedelta(hours=2, minutes=rng.randrange(60))
+    sent = morning + timedelta(hours=7, minutes=rng.randrange(90))
     roll = rng.random()
     if day == date(2026, 11, 30) and roll < 0.15:
         return [day_record(store.license, day, Outcome.PROCESSING, sent)]
