@@ -54,12 +54,13 @@ def test_the_rendered_page_shows_every_store_day_and_the_jsons_figures(tmp_path:
     }
     assert states == {(d["license"], d["day"]): d["state"] for d in expected["days"]}
     assert all(cell.text_content().strip() for cell in cells)
-    # Known cells of the seeded month: Main St's first of November is a Sunday it trades;
-    # Oak Ave is closed on Thanksgiving, Bay Blvd missed the 2nd.
-    assert states["000000300", "2026-11-01"] == "reported"
+    # Known cells: Oak Ave is closed on Thanksgiving, Bay Blvd trades Mon-Sat and Main St
+    # every day of the week.
     assert states["000000301", "2026-11-26"] == "closed"
-    assert states["000000302", "2026-11-02"] == "missing"
-    missing = dom.xpath("//tr[@data-license='000000302']/td[@data-day='2026-11-02']")[0]
+    assert states["000000302", "2026-11-08"] == "closed"
+    assert states["000000300", "2026-11-08"] != "closed"
+    gap = next(d for d in expected["days"] if d["state"] == "missing")
+    (missing,) = dom.xpath(f"//tr[@data-license='{gap['license']}']/td[@data-day='{gap['day']}']")
     assert missing.text_content() == "✗"
     assert "no file covers the day" in missing.get("title")
 
@@ -106,7 +107,9 @@ def test_the_rendered_page_shows_every_store_day_and_the_jsons_figures(tmp_path:
 
 
 def test_a_screenshot_for_a_person_to_look_at(tmp_path: Path) -> None:
-    png = screenshot(write(month_report(12), tmp_path / "month.html"), tmp_path / "month.png")
+    """The image in docs/month-page.png (`pytest -s` prints where it is)."""
+    page = write(month_report(12), tmp_path / "month.html")
+    png = screenshot(page, tmp_path / "month.png", size="1400,900")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {png}")
 
