@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from capss.compliance.calendar import SATURDAY
 from capss.compliance.monitor import DayState
 from capss.compliance.report import ComplianceReport, ReportDay, StoreRow, Summary
 
@@ -128,26 +129,34 @@ def _facts(report: ComplianceReport) -> str:
     return f'<dl class="facts">{rows}</dl>'
 
 
-def _figures(summary: Summary) -> list[tuple[str, str]]:
-    return [
-        ("due", str(summary.due)),
-        ("on-time", str(summary.on_time)),
-        ("late", str(summary.late)),
-        ("partly", str(summary.partly)),
-        ("processing", str(summary.processing)),
-        ("missed", str(summary.missed)),
-        ("rate", summary.rate_text),
-    ]
+FIGURES = (
+    ("due", "Due", "days due"),
+    ("on-time", "On time", "on time"),
+    ("late", "Late", "late"),
+    ("partly", "Partly", "partly reported"),
+    ("processing", "Proc.", "processing"),
+    ("missed", "Missed", "missed"),
+    ("rate", "On-time rate", "on time"),
+)
+"""Each figure's key (`data-figure`), column head and name in the totals."""
 
 
-FIGURE_HEADS = ("Due", "On time", "Late", "Partly", "Proc.", "Missed", "On-time rate")
+def _figures(summary: Summary) -> list[str]:
+    counts = (summary.due, summary.on_time, summary.late, summary.partly, summary.processing)
+    return [*map(str, counts), str(summary.missed), summary.rate_text]
+
+
+def _figure_cells(summary: Summary) -> str:
+    return "".join(
+        f'<td class="figure" data-figure="{key}">{escape(value)}</td>'
+        for (key, _, _), value in zip(FIGURES, _figures(summary), strict=True)
+    )
 
 
 def _totals(totals: Summary) -> str:
-    names = ("days due", "on time", "late", "partly reported", "processing", "missed", "on time")
     boxes = "".join(
         f'<div data-total="{key}"><b>{escape(value)}</b>{escape(name)}</div>'
-        for (key, value), name in zip(_figures(totals), names, strict=True)
+        for (key, _, name), value in zip(FIGURES, _figures(totals), strict=True)
     )
     return f'<h2>Chain totals</h2><div class="totals">{boxes}</div>'
 
@@ -166,36 +175,32 @@ def _grid(report: ComplianceReport) -> str:
     heads = []
     for day in report.dates:
         name = holidays.get(day)
-        classes = "day" + (" holiday" if name else "") + (" off" if day.weekday() >= 5 else "")
+        classes = (
+            "day" + (" holiday" if name else "") + (" off" if day.weekday() >= SATURDAY else "")
+        )
         hint = f"{day:%a %Y-%m-%d}" + (f": {name}" if name else "")
         weekday = f"{day:%a}"[:2]
         heads.append(f'<th class="{classes}" title="{escape(hint)}">{weekday}<br>{day.day}</th>')
-    figures = "".join(f'<th class="figure">{escape(h)}</th>' for h in FIGURE_HEADS)
+    figures = "".join(f'<th class="figure">{escape(head)}</th>' for _, head, _ in FIGURES)
     head = f'<thead><tr><th class="store">Store</th>{"".join(heads)}{figures}</tr></thead>'
     body = "".join(_store_row(row) for row in report.rows)
-    totals = "".join(
-        f'<td class="figure" data-figure="{key}">{escape(v)}</td>'
-        for key, v in _figures(report.totals)
-    )
     foot = (
         f'<tfoot><tr data-chain="totals"><th class="store">Chain ({len(report.rows)} stores)</th>'
-        f'<td colspan="{len(report.dates)}"></td>{totals}</tr></tfoot>'
+        f'<td colspan="{len(report.dates)}"></td>{_figure_cells(report.totals)}</tr></tfoot>'
     )
     if not report.rows:
-        body = f'<tr><td colspan="{len(report.dates) + 8}">No stores registered.</td></tr>'
+        width = len(report.dates) + 1 + len(FIGURES)
+        body = f'<tr><td colspan="{width}">No stores registered.</td></tr>'
     return f'<h2>Stores by day</h2><table class="grid">{head}<tbody>{body}</tbody>{foot}</table>'
 
 
 def _store_row(row: StoreRow) -> str:
     who = f"{row.store.license} {row.store.name}".rstrip()
     cells = "".join(_cell(day) for day in row.days)
-    figures = "".join(
-        f'<td class="figure" data-figure="{key}">{escape(v)}</td>'
-        for key, v in _figures(row.summary)
-    )
     return (
         f'<tr data-license="{escape(row.store.license)}">'
-        f'<th class="store" title="{escape(who)}">{escape(who)}</th>{cells}{figures}</tr>'
+        f'<th class="store" title="{escape(who)}">{escape(who)}</th>{cells}'
+        f"{_figure_cells(row.summary)}</tr>"
     )
 
 
