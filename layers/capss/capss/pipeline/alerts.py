@@ -15,7 +15,7 @@ from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
 from capss.pipeline.records import FileRecord, RecordChanged
-from capss.pipeline.values import Alert
+from capss.pipeline.values import LICENSE_ATTRIBUTE, Alert
 from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
@@ -98,7 +98,7 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
         body="\n".join(lines) + "\n",
         attributes={
             "outcome": outcome.value,
-            "license": clip(license_number, ATTRIBUTE_LIMIT),
+            LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
             "kind": record.kind,
         },
     )
