@@ -53,7 +53,8 @@ def handler(aws: None, monkeypatch: pytest.MonkeyPatch) -> Handler:
     spec = importlib.util.spec_from_file_location(
         "presign_app", ROOT / "functions" / "presign" / "app.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     handle: Handler = module.lambda_handler
@@ -266,9 +267,7 @@ def test_an_issued_url_is_logged_by_its_key_not_its_signature_or_the_api_key(
         "not json",
     ],
 )
-def test_a_key_outside_the_layout_is_refused_before_signing(
-    handler: Handler, body: object
-) -> None:
+def test_a_key_outside_the_layout_is_refused_before_signing(handler: Handler, body: object) -> None:
     status, answer = _ask(handler, body)
     assert status == 400
     assert "url" not in answer
