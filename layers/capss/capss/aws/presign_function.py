@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -15,15 +16,23 @@ from capss.pipeline.presign import caller_key_id, presign_upload
 from capss.pipeline.settings import PresignSettings
 
 
+@dataclass(frozen=True, slots=True)
+class PresignDeps:
+    objects: S3ObjectStore
+    keys: DynamoUploadKeys
+
+
 @cold_start
-def runtime() -> tuple[PresignSettings, S3ObjectStore, DynamoUploadKeys]:
+def runtime() -> tuple[PresignSettings, PresignDeps]:
     settings = PresignSettings.from_env()
     # SigV4: the URL then states its own expiry (X-Amz-Expires) and works in every region.
     client = boto3.client("s3", config=Config(signature_version="s3v4"))
     keys = DynamoUploadKeys(ClientTable(aws_client("dynamodb"), settings.stores_table_name))
-    return settings, S3ObjectStore(client), keys
+    return settings, PresignDeps(S3ObjectStore(client), keys)
 
 
 def presign(event: dict[str, Any]) -> dict[str, Any]:
-    settings, objects, keys = runtime()
-    return presign_upload(event.get("body"), caller_key_id(event), objects, keys, settings)
+    settings, deps = runtime()
+    return presign_upload(
+        event.get("body"), caller_key_id(event), deps.objects, deps.keys, settings
+    )
