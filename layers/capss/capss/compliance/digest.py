@@ -30,6 +30,8 @@ from capss.pipeline.values import Alert
 PACIFIC = ZoneInfo("America/Los_Angeles")
 NAMES_LIMIT = 20
 """File names shown per list and license; the rest are counted (SNS and DynamoDB bound sizes)."""
+UNKNOWN_LICENSE = "unknown"
+"""Files naming no license: in ops' digest, no store's."""
 
 
 def _names(names: list[str]) -> str:
@@ -117,7 +119,7 @@ def run_digest(
     ]
     days: dict[str, LicenseDay] = {}
     for record in received:
-        number = record.license or "unknown"
+        number = record.license or UNKNOWN_LICENSE
         days.setdefault(number, LicenseDay(number)).add(record)
     for number, store in stores.items():
         day = days.setdefault(number, LicenseDay(number))
@@ -128,12 +130,12 @@ def run_digest(
             if status.state in (DayState.MISSING, DayState.FAILED):
                 day.missing_due = status.deadline
     ordered = [days[number] for number in sorted(days)]
-    # Ops reads every license; each store its own lines only ("unknown" is no store's).
+    # Ops reads every license; each store its own lines only.
     alerts = [compose_digest(yesterday, ordered)]
     alerts += [
         compose_digest(yesterday, [day]).for_store(day.license)
         for day in ordered
-        if day.license != "unknown"
+        if day.license != UNKNOWN_LICENSE
     ]
     summary = {
         "check": "digest",

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from capss.bounds import clip
+
 LICENSE_ATTRIBUTE = "license"
+ATTRIBUTE_LIMIT = 64
+"""Characters of a message attribute's value kept (a license read from a file is unchecked)."""
 AUDIENCE_ATTRIBUTE = "audience"
 STORE_AUDIENCE = "store"
 
@@ -33,7 +37,7 @@ class Alert:
             self,
             attributes={
                 **self.attributes,
-                LICENSE_ATTRIBUTE: license_number,
+                LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
                 AUDIENCE_ATTRIBUTE: STORE_AUDIENCE,
             },
         )
