@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from capss.compliance import calendar, monitor, page, stores
     from capss.compliance import report as compliance_report
     from capss.intake import convert, reader, report, validate, xsd
+    from capss.pipeline import presign
 
 MODULES = {
     "aws_ops": "capss.aws.ops",
@@ -30,6 +31,7 @@ MODULES = {
     "metadata": "importlib.metadata",
     "monitor": "capss.compliance.monitor",
     "page": "capss.compliance.page",
+    "presign": "capss.pipeline.presign",
     "reader": "capss.intake.reader",
     "report": "capss.intake.report",
     "stores": "capss.compliance.stores",
@@ -46,6 +48,7 @@ __all__ = [
     "metadata",
     "monitor",
     "page",
+    "presign",
     "reader",
     "report",
     "stores",
