@@ -66,7 +66,7 @@ def run_month_page(
         "totals": {**report.totals.to_json(), "on_time_rate": report.totals.rate_text},
     }
     return alert_once(
-        deps, check_id(now, "month_page"), summary, compose_month_alert(report, where)
+        deps, check_id(now, "month_page"), summary, [compose_month_alert(report, where)]
     )
 
 
