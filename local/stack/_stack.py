@@ -425,7 +425,7 @@ class LocalStack:
             .get_item(TableName=self.table, Key={"pk": {"S": dropped.pk}}, ConsistentRead=True)
             .get("Item")
         )
-        return _plain_item(item) if item else None
+        return plain_item(item) if item else None
 
     def running_executions(self) -> int:
         pages = (
@@ -664,7 +664,7 @@ def _unquote(key: str) -> str:
     return unquote_plus(key)
 
 
-def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
 
     deserializer = TypeDeserializer()
