@@ -97,6 +97,9 @@ def test_a_canary_customer_reaches_capss_and_the_records_nowhere_by_default(
         assert BLOCK.split(received) == BLOCK.split(original_bytes)  # all but the customer blocks
         assert canaries_in(original_bytes.decode()) == list(CANARY.values())  # never rewritten
         assert any(copy_key in note for note in record["notes"])
+    # The alert says what was done with the seller's data.
+    (alert,) = results[files["issues"]].alerts
+    assert 'CAPSS was sent a copy reading "on file"' in " ".join(alert.body.split())
     rejected = results[files["rejected"]].record
     assert [p["code"] for p in rejected["problems"]] == ["malformed"]
     assert p.uploads("rejected.xml", status=None) == 0
@@ -155,13 +158,19 @@ def test_a_file_with_customer_data_is_rejected_unsent_when_the_stack_says_so(
     assert {place: canaries_in(text) for place, text in texts.items() if canaries_in(text)} == {}
 
 
-def test_a_record_is_gone_once_its_retention_has_passed(pipeline: Start) -> None:
+def test_a_record_is_gone_once_its_retention_has_passed(
+    pipeline: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = pipeline()
     dropped = p.drop_bytes(variant(CLEAN, "T"), "kept.xml")
     (result,) = p.finish(dropped)
     received = datetime.fromisoformat(result.record["received_at"])
     expected = int((received + timedelta(days=RETENTION_DAYS)).timestamp())
     assert result.record["expires_at"] == expected
+    ops = Ops(p, tmp_path, capsys)
+    when = datetime.fromtimestamp(expected, UTC).isoformat(timespec="seconds")
+    assert f"expires:         {when}\n" in ops.run("submissions", "show", dropped.key)[1]
+    assert ops.json("submissions", "show", dropped.key)["expires"] == when
     content = _content_claims(p)
     assert [claim.get("expires_at") for claim in content] == [expected]
     assert p.stack.travel(timedelta(days=RETENTION_DAYS - 1)) == 0
