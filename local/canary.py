@@ -1,7 +1,7 @@
 """A canary customer: personal data planted in a file's customer fields, then looked for
 everywhere the bridge writes (the privacy suite, `make reliability`'s leak scan).
 
-The rule it checks is in README "Personal data and retention": logs, outcome events, SNS
+The rule it checks is in docs/design.md, "Personal data and retention": logs, outcome events, SNS
 message attributes and execution inputs never carry a customer field's value or CAPSS's text;
 records, alerts, execution histories and `capss submissions` may quote CAPSS (so a value only
 when CAPSS quoted a file the chain chose to send as is); nothing else ever carries one.

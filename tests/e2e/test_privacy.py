@@ -1,5 +1,5 @@
 """The privacy suite: a canary customer through every outcome path of the local stack, then
-looked for in everything the bridge wrote (README "Personal data and retention")."""
+looked for in everything the bridge wrote (docs/design.md, "Personal data and retention")."""
 
 from __future__ import annotations
 
