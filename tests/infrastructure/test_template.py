@@ -603,7 +603,7 @@ def test_what_the_bridge_keeps_expires_after_the_retention_parameter(
     template: dict[str, Any], resources: Resources
 ) -> None:
     retention = template["Parameters"]["RetentionDays"]
-    # Three years at least (B&P 21628's record-keeping, docs/design.md, "Personal data and retention").
+    # Three years at least (B&P 21628; docs/design.md, "Personal data and retention").
     assert retention["Default"] == RETENTION_DAYS
     assert retention["MinValue"] == 1096 <= RETENTION_DAYS
     rules = {
