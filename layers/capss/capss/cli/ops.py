@@ -408,6 +408,12 @@ def _submissions_show(args: argparse.Namespace) -> int:
         **record.to_item(),
         "file_id": record.pk,
         "execution": lazy.aws_ops.execution(stack, record.execution_arn),
+        # The table's TTL deletes the record about then (DynamoDB: within days after).
+        "expires": (
+            datetime.fromtimestamp(record.expires_at, UTC).isoformat(timespec="seconds")
+            if record.expires_at
+            else None
+        ),
     }
     if args.json:
         _print_json(story)
@@ -429,6 +435,8 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "on_error",
         "alerted",
         "duplicate_of",
+        "customer_data",
+        "expires",
         "error",
         "hint",
     ):
