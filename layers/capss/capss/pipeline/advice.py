@@ -191,6 +191,22 @@ def identical_file(record: FileRecord) -> str:
     )
 
 
+def uploader_not_allowed(record: FileRecord, where: Deployment) -> str:
+    """A file from a principal the register does not let file for the key's license."""
+    license_number = record.license or "<license>"
+    who = record.uploaded_by.removeprefix("AWS:") if record.uploaded_by else "<principal id>"
+    stack = f"--stack {where.stack_name}"
+    return (
+        "Nothing was sent to CAPSS. If this uploader is the chain's own export job (or the"
+        f" role ops copy files with), register it for every store: `capss stores"
+        f" chain-uploader {who} {stack}`; if it is this store's POS, register it for"
+        f" {license_number} only: `capss stores add {license_number} --uploader {who}"
+        f" {stack}`. Then send the file again: `capss resubmit {record.pk} {stack}`. If"
+        " neither, someone filed under another store's license: find whose credential this"
+        " principal is (IAM > Users or Roles, by its id) and revoke it."
+    )
+
+
 def xsd_unusable(where: Deployment) -> str:
     return (
         "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
