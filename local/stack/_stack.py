@@ -35,7 +35,12 @@ from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
 from local.stack._queue import QueuePoller, thread_safe_queues
 from local.stack._resources import Account, LocalFunction, SqsTrigger
-from local.stack._s3events import LOCAL_ADDRESS, LOCAL_UPLOADER, uploading_as, versioned_notifications
+from local.stack._s3events import (
+    LOCAL_ADDRESS,
+    LOCAL_UPLOADER,
+    uploading_as,
+    versioned_notifications,
+)
 from local.stack._template import ACCOUNT_ID, REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]

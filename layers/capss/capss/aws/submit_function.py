@@ -12,8 +12,8 @@ from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
-from capss.aws.stores import DynamoStoreRegister
 from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.intake.report import Conversion
 from capss.intake.validate import validate_stream

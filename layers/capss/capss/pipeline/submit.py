@@ -263,8 +263,10 @@ def _uploader_refusal(
             f"{who}{where} may not drop a key without a license folder: only a chain-wide"
             " uploader may, and it is not one"
         )
-    elif allowed.presign_role and record.uploaded_by and allowed.permits(
-        record.uploaded_by, key_license, key_license
+    elif (
+        allowed.presign_role
+        and record.uploaded_by
+        and allowed.permits(record.uploaded_by, key_license, key_license)
     ):
         why = (
             f"this presigned upload{where} was signed for license {clip(signed or 'none', 40)},"
