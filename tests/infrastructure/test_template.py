@@ -438,6 +438,7 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
         "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
+        "IntakeAccessLogBucketName": {"Ref": "IntakeAccessLogBucket"},
         "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
         "UploadApiUrl": {
             "Fn::Sub": "https://${UploadApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/uploads"
@@ -538,7 +539,13 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
+    for name in (
+        "IntakeQueue",
+        "IntakeBucket",
+        "SubmissionsTable",
+        "StoresTable",
+        "OutcomeEventBus",
+    ):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]

@@ -84,7 +84,8 @@ def test_the_uploader_comes_from_the_event_bounded() -> None:
         ]
     }
     first, second = refs_from_s3_notification(body)
-    assert first.uploader is not None and first.uploader.principal is not None
+    assert first.uploader is not None
+    assert first.uploader.principal is not None
     assert len(first.uploader.principal) == PRINCIPAL_LIMIT
     assert "\n" not in first.uploader.principal
     assert first.uploader.source_ip == "203.0.113.7"

@@ -8,6 +8,7 @@ Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -15,7 +16,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,16 +244,17 @@ def _stores_add(args: argparse.Namespace) -> int:
     fields = {
         name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
     }
-    given = lazy.stores.ExpectedStore.parse(
-        license_number=args.license,
-        name=args.name or "",
-        days=args.days or "",
-        timezone=args.timezone or "",
-        closures=args.closures,
-        email=args.email,
-        uploaders=args.uploader,
-    )
-    removed = lazy.stores.parse_uploaders(args.remove_uploader)
+    with _input_error():
+        given = lazy.stores.ExpectedStore.parse(
+            license_number=args.license,
+            name=args.name or "",
+            days=args.days or "",
+            timezone=args.timezone or "",
+            closures=args.closures,
+            email=args.email,
+            uploaders=args.uploader,
+        )
+        removed = lazy.stores.parse_uploaders(args.remove_uploader)
     store = _save_store(stack, given, fields, removed)
     if args.json:
         _print_json(_store_json(store))
@@ -265,6 +267,15 @@ def _stores_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _input_error() -> Iterator[None]:
+    """A register entry the command cannot use: exit 2 with the entry's own message."""
+    try:
+        yield
+    except lazy.stores.StoreError as error:
+        raise lazy.aws_ops.OpsError(str(error)) from None
+
+
 def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
     chain = stack.register.chain_uploaders()
     named = [*sorted(store.uploaders), *(f"{p} (chain-wide)" for p in sorted(chain))]
@@ -274,7 +285,8 @@ def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
 def _stores_chain_uploader(args: argparse.Namespace) -> int:
     stack = _stack(args)
     register = stack.register
-    given = lazy.stores.parse_uploaders(args.principals)
+    with _input_error():
+        given = lazy.stores.parse_uploaders(args.principals)
     chain = register.chain_uploaders()
     if given:
         chain = chain - given if args.remove else chain | given
@@ -293,7 +305,8 @@ def _stores_chain_uploader(args: argparse.Namespace) -> int:
 
 def _stores_policy(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    licenses = [lazy.stores.ExpectedStore(license=number).license for number in args.licenses]
+    with _input_error():
+        licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
     access = lazy.upload_access
     arn = access.bucket_arn(stack.output("IntakeBucketName"), stack.session.region_name)
     _print_json(access.upload_policy(arn, licenses))
