@@ -197,13 +197,13 @@ def uploader_not_allowed(record: FileRecord, where: Deployment) -> str:
     who = record.uploaded_by.removeprefix("AWS:") if record.uploaded_by else "<principal id>"
     stack = f"--stack {where.stack_name}"
     return (
-        "Nothing was sent to CAPSS. If this uploader is the chain's own export job (or the"
-        f" role ops copy files with), register it for every store: `capss stores"
-        f" chain-uploader {who} {stack}`; if it is this store's POS, register it for"
-        f" {license_number} only: `capss stores add {license_number} --uploader {who}"
-        f" {stack}`. Then send the file again: `capss resubmit {record.pk} {stack}`. If"
-        " neither, someone filed under another store's license: find whose credential this"
-        " principal is (IAM > Users or Roles, by its id) and revoke it."
+        "Nothing was sent to CAPSS. Find whose credential this principal is (IAM > Users or"
+        " Roles, by its id). If it is not one that should file for"
+        f" {license_number}, someone tried to file under another store's license: revoke it and"
+        " do not send the file. If it is this store's own POS, register it for this license:"
+        f" `capss stores add {license_number} --uploader {who} {stack}`; if it is the chain's"
+        f" own export job, for every store: `capss stores chain-uploader {who} {stack}`. Then"
+        f" send the file again: `capss resubmit {record.pk} {stack}`."
     )
 
 
