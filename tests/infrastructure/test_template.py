@@ -592,3 +592,23 @@ def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PollerStateMachine"}]
     assert rule["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+
+
+def test_intake_access_logs_are_optional_and_expire() -> None:
+    assert not Template.load(TEMPLATE).included("IntakeAccessLogBucket")
+    stack = Template.load(TEMPLATE, {"IntakeAccessLogs": "enabled", "AccessLogDays": "90"})
+    assert stack.included("IntakeAccessLogBucket")
+    assert stack.included("IntakeAccessLogBucketPolicy")
+    stack.refs["IntakeAccessLogBucket"] = "capss-access-logs"
+    logging = stack.resolve(stack.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"])
+    assert logging == {"DestinationBucketName": "capss-access-logs", "LogFilePrefix": "intake/"}
+    (rule,) = stack.resolve(
+        stack.resources["IntakeAccessLogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    )
+    assert str(rule["ExpirationInDays"]) == "90"
+    without = Template.load(TEMPLATE)
+    # A list drops AWS::NoValue: the bucket gets no LoggingConfiguration at all.
+    assert (
+        without.resolve([without.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"]])
+        == []
+    )
