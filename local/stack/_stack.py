@@ -221,14 +221,21 @@ class LocalStack:
             )
 
     def _subscribe_inbox(self) -> None:
-        """An SQS queue on the alert topic: the alert emails as they were sent."""
+        """An SQS queue on the alert topic, filtered as the template filters ops' address:
+        the alert emails as ops reads them (the stores' own copies not among them)."""
         sqs = self.client("sqs")
         self.inbox_url = sqs.create_queue(QueueName="capss-local-alert-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=self.inbox_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
+        ops = self.template.resources["AlertEmailSubscription"]["Properties"]["FilterPolicy"]
         for topic_arn in self.account.topics.values():
-            self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+            self.client("sns").subscribe(
+                TopicArn=topic_arn,
+                Protocol="sqs",
+                Endpoint=inbox_arn,
+                Attributes={"FilterPolicy": json.dumps(ops)},
+            )
 
     def _subscribe_pos(self) -> None:
         """A rule on each outcome bus, as a POS would write it, delivering to an SQS queue."""

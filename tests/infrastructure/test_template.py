@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
+from capss.aws.sns import OPS_FILTER_POLICY
+from capss.aws.stores import API_KEY_PREFIX
 from capss.client.api import Api
 from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES
 from capss.pipeline.settings import (
@@ -509,6 +511,25 @@ def test_the_presigned_upload_endpoint_is_off_by_default_and_needs_an_api_key(
     (event,) = _properties(resources, "PresignFunction")["Events"].values()
     assert event["Properties"]["Auth"] == {"ApiKeyRequired": True}
     assert event["Properties"]["RestApiId"] == {"Ref": "UploadApi"}
+    # Beyond signing PUTs: reading one kind of item of the register, the key bindings.
+    granted = [
+        statement
+        for policy in _properties(resources, "PresignFunction")["Policies"]
+        for statement in policy["Statement"]
+    ]
+    (read,) = [statement for statement in granted if "dynamodb" in str(statement["Action"])]
+    assert read["Action"] == "dynamodb:GetItem"
+    assert read["Resource"] == {"Fn::GetAtt": ["StoresTable", "Arn"]}
+    leading = read["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert leading == [f"{API_KEY_PREFIX}*"]
+
+
+def test_ops_subscription_takes_every_alert_but_the_stores_own_copies(
+    resources: Resources,
+) -> None:
+    """The filter the code's per-store copies are made to miss (`Alert.for_store`)."""
+    subscription = _properties(resources, "AlertEmailSubscription")
+    assert subscription["FilterPolicy"] == OPS_FILTER_POLICY
 
 
 def test_outcome_events_go_to_the_bridges_own_bus_only(resources: Resources) -> None:

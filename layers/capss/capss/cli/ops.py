@@ -73,6 +73,11 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
     )
     add.add_argument("--email", help="also send this store's alerts here (SNS, filtered)")
     add.add_argument(
+        "--api-key",
+        metavar="KEYID",
+        help="the id of an upload endpoint API key that may then upload for this license",
+    )
+    add.add_argument(
         "--uploader",
         nargs="+",
         default=[],
@@ -84,6 +89,15 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         "--remove-uploader", nargs="+", default=[], metavar="PRINCIPAL", help="may no longer"
     )
     _bind(add, _stores_add)
+    key = store_commands.add_parser(
+        "key",
+        parents=[where],
+        help="which licenses an upload endpoint API key uploads for (all keys without KEYID)",
+    )
+    key.add_argument("key_id", nargs="?", metavar="KEYID", help="the API key's id, not its value")
+    key.add_argument("licenses", nargs="*", metavar="LICENSE", help="also upload for these")
+    key.add_argument("--remove", action="store_true", help="the key uploads for no license")
+    _bind(key, _stores_key)
     chain = store_commands.add_parser(
         "chain-uploader",
         parents=[where],
@@ -255,15 +269,20 @@ def _stores_add(args: argparse.Namespace) -> int:
             uploaders=args.uploader,
         )
         removed = lazy.stores.parse_uploaders(args.remove_uploader)
+    key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
     store = _save_store(stack, given, fields, removed)
+    if key_id:
+        stack.upload_keys.bind(key_id, frozenset({store.license}))
     if args.json:
-        _print_json(_store_json(store))
+        _print_json({**_store_json(store), **({"api_key": key_id} if key_id else {})})
     else:
         print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
         if args.uploader or args.remove_uploader:
             print(f"capss: {store.license} may be filed for by {_uploaders_text(stack, store)}")
+        if key_id:
+            print(f"capss: the API key {key_id} uploads for {store.license}")
     return EXIT_OK
 
 
@@ -313,6 +332,41 @@ def _stores_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stores_key(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    keys = stack.upload_keys
+    if args.key_id is None:
+        if args.licenses or args.remove:
+            raise lazy.aws_ops.OpsError("name the key: capss stores key KEYID [LICENSE...]")
+        bindings = keys.bindings()
+    else:
+        key_id = lazy.presign.api_key_id(args.key_id)
+        if args.remove and args.licenses:
+            raise lazy.aws_ops.OpsError("--remove takes the key's every license: give no LICENSE")
+        if args.remove:
+            removed = keys.unbind(key_id)
+            print(f"capss: {key_id} {'uploads for no license now' if removed else 'was not bound'}")
+            return EXIT_OK if removed else EXIT_NOT_DONE
+        if args.licenses:
+            registered = {s.license for s in stack.register.stores()}
+            unknown = sorted(set(args.licenses) - registered)
+            if unknown:
+                raise lazy.aws_ops.OpsError(
+                    f"not registered: {' '.join(unknown)[:200]} (capss stores add LICENSE first)"
+                )
+            keys.bind(key_id, frozenset(args.licenses))
+        bindings = {key_id: keys.licenses_for_key(key_id)}
+    if args.json:
+        _print_json(
+            {"api_keys": [{"id": k, "licenses": sorted(v)} for k, v in sorted(bindings.items())]}
+        )
+        return EXIT_OK
+    rows = [["api key id", "uploads for"]]
+    rows += [[k, " ".join(sorted(v)) or "(no license)"] for k, v in sorted(bindings.items())]
+    print(_table(rows))
+    return EXIT_OK
+
+
 def _stores_list(args: argparse.Namespace) -> int:
     stack = _stack(args)
     stores = stack.register.stores()
@@ -342,7 +396,9 @@ def _stores_list(args: argparse.Namespace) -> int:
 
 
 def _stores_remove(args: argparse.Namespace) -> int:
-    removed = _stack(args).register.remove_store(args.license)
+    stack = _stack(args)
+    removed = stack.register.remove_store(args.license)
+    stack.upload_keys.forget_license(args.license)
     print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
     return EXIT_OK if removed else EXIT_NOT_DONE
 

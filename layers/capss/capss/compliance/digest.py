@@ -30,6 +30,8 @@ from capss.pipeline.values import Alert
 PACIFIC = ZoneInfo("America/Los_Angeles")
 NAMES_LIMIT = 20
 """File names shown per list and license; the rest are counted (SNS and DynamoDB bound sizes)."""
+UNKNOWN_LICENSE = "unknown"
+"""Files naming no license: in ops' digest, no store's."""
 
 
 def _names(names: list[str]) -> str:
@@ -117,7 +119,7 @@ def run_digest(
     ]
     days: dict[str, LicenseDay] = {}
     for record in received:
-        number = record.license or "unknown"
+        number = record.license or UNKNOWN_LICENSE
         days.setdefault(number, LicenseDay(number)).add(record)
     for number, store in stores.items():
         day = days.setdefault(number, LicenseDay(number))
@@ -128,6 +130,22 @@ def run_digest(
             if status.state in (DayState.MISSING, DayState.FAILED):
                 day.missing_due = status.deadline
     ordered = [days[number] for number in sorted(days)]
+    # Ops reads every license; each store its own lines only.
+    alerts = [compose_digest(yesterday, ordered)]
+    alerts += [
+        compose_digest(yesterday, [day]).for_store(day.license)
+        for day in ordered
+        if day.license != UNKNOWN_LICENSE
+    ]
+    summary = {
+        "check": "digest",
+        "day": yesterday.isoformat(),
+        "licenses": [d.to_json() for d in ordered],
+    }
+    return alert_once(deps, check_id(now, "digest"), summary, alerts)
+
+
+def compose_digest(yesterday: date, ordered: list[LicenseDay]) -> Alert:
     lines = [
         f"What the bridge did on {yesterday:%a %Y-%m-%d} (Pacific time), per license:",
         "",
@@ -136,21 +154,15 @@ def run_digest(
         lines += day.lines()
     if not ordered:
         lines.append("No files, and no stores registered.")
+    files = sum(day.files for day in ordered)
     missing = sum(day.missing_due is not None for day in ordered)
     issues = sum(day.outcomes[o.value] for day in ordered for o in Outcome if o.needs_person)
     subject = (
-        f"CAPSS daily digest {yesterday.isoformat()}: {len(received)} file(s),"
+        f"CAPSS daily digest {yesterday.isoformat()}: {files} file(s),"
         f" {issues} needing action, {missing} store(s) without a file yet"
     )
-    alert = Alert(
+    return Alert(
         subject=subject[:100],
         body="\n".join(lines) + "\n",
         attributes={"outcome": "digest", "kind": "digest"},
-        lists={"license": tuple(day.license for day in ordered)},
     )
-    summary = {
-        "check": "digest",
-        "day": yesterday.isoformat(),
-        "licenses": [d.to_json() for d in ordered],
-    }
-    return alert_once(deps, check_id(now, "digest"), summary, alert)

@@ -236,6 +236,7 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
 class PresignSettings:
     bucket_name: str
     upload_seconds: int
+    stores_table_name: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PresignSettings:
@@ -243,4 +244,5 @@ class PresignSettings:
         return cls(
             bucket_name=_text(env, "BUCKET_NAME"),
             upload_seconds=min(max(int(_number(env, "UPLOAD_URL_SECONDS", 300)), 1), 3600),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
         )

@@ -53,9 +53,9 @@ from capss.pipeline.ports import (
     RecordStore,
     UploaderRegister,
 )
+from capss.pipeline.presign import METADATA_LICENSE
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
-from capss.pipeline.uploaders import SIGNED_LICENSE
 from capss.pipeline.values import LicenseCredentials, ObjectInfo
 from capss.telemetry import about, logger, metrics
 
@@ -253,7 +253,7 @@ def _uploader_refusal(
     allowed = deps.uploaders.allowed(key_license)
     if settings.presign_role_id:
         allowed = replace(allowed, presign_role=settings.presign_role_id)
-    signed = info.metadata.get(SIGNED_LICENSE)
+    signed = info.metadata.get(METADATA_LICENSE)
     if allowed.permits(record.uploaded_by, key_license, signed):
         return None
     who = record.uploaded_by or "an unknown principal (the S3 event named none)"

@@ -26,8 +26,6 @@ ADDRESS_LIMIT = 64
 AWS_PREFIX = "AWS:"
 ANY_LICENSE = "*"
 """A chain-wide uploader may file for every license, and drop license-less keys."""
-SIGNED_LICENSE = "capss-license"
-"""Object metadata the presign function signs into each URL: the one license it may carry."""
 _PATTERN = re.compile(r"^(AIDA[A-Z0-9]{8,60}|AROA[A-Z0-9]{8,60}(:[\w+=,.@-]{2,64})?)$")
 
 
