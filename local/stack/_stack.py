@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +29,7 @@ from capss.pipeline.records import FileRecord
 from capss.pipeline.uploaders import uploader_pattern
 
 from local.stack import _limits as limits
+from local.stack import _ttl as ttl
 from local.stack._account import AccountBuilder
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
@@ -354,6 +355,12 @@ class LocalStack:
                     return json.loads(answer)
         raise TemplateError(f"no schedule {event_id} in the template")
 
+    def travel(self, by: timedelta) -> int:
+        """Moves the stack's calendar ahead by `by`, then lets DynamoDB's Time to Live do what
+        it would have done by then (`_ttl`); returns how many items it deleted."""
+        now = self.clock.travel(by)
+        return ttl.sweep(self.client("dynamodb"), list(self.account.tables.values()), now)
+
     @property
     def state_machine_arn(self) -> str:
         return str(self._single(self.account.state_machines, "state machine"))
@@ -463,7 +470,7 @@ class LocalStack:
             .get_item(TableName=self.table, Key={"pk": {"S": dropped.pk}}, ConsistentRead=True)
             .get("Item")
         )
-        return _plain_item(item) if item else None
+        return plain_item(item) if item else None
 
     def running_executions(self) -> int:
         pages = (
@@ -702,7 +709,7 @@ def _unquote(key: str) -> str:
     return unquote_plus(key)
 
 
-def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
 
     deserializer = TypeDeserializer()
