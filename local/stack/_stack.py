@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -18,9 +19,13 @@ from typing import IO, Any
 
 from capss import telemetry
 from capss.aws import wiring
+from capss.aws.dynamodb import ClientTable
+from capss.aws.stores import DynamoStoreRegister
+from capss.compliance.stores import ExpectedStore
 from capss.outcome import Outcome
 from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
+from capss.pipeline.uploaders import uploader_pattern
 
 from local.stack import _limits as limits
 from local.stack import _ttl as ttl
@@ -30,7 +35,12 @@ from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
 from local.stack._queue import QueuePoller, thread_safe_queues
 from local.stack._resources import Account, LocalFunction, SqsTrigger
-from local.stack._s3events import versioned_notifications
+from local.stack._s3events import (
+    LOCAL_ADDRESS,
+    LOCAL_UPLOADER,
+    uploading_as,
+    versioned_notifications,
+)
 from local.stack._template import ACCOUNT_ID, REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,6 +201,7 @@ class LocalStack:
         self._exit.enter_context(_quiet_moto())
         self._exit.enter_context(_handler_output(self.log))
         _reset_library()
+        self.set_chain_uploaders([LOCAL_UPLOADER])
         self._subscribe_inbox()
         self._subscribe_pos()
         self._start_poller()
@@ -380,13 +391,37 @@ class LocalStack:
             secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
         return name
 
+    @property
+    def register(self) -> DynamoStoreRegister:
+        return DynamoStoreRegister(ClientTable(self.client("dynamodb"), self.stores_table))
+
+    def set_chain_uploaders(self, principals: list[str]) -> None:
+        """Who may file for every license (the stack starts with `LOCAL_UPLOADER`)."""
+        self.register.put_chain_uploaders(frozenset(uploader_pattern(p) for p in principals))
+
+    def add_store_uploader(self, license_number: str, principal: str) -> None:
+        """Lets `principal` file for `license_number` (registering the store if it is not)."""
+        found = {store.license: store for store in self.register.stores()}
+        store = found.get(license_number) or ExpectedStore(license=license_number)
+        uploaders = store.uploaders | {uploader_pattern(principal)}
+        self.register.put_store(dataclasses.replace(store, uploaders=uploaders))
+
     def drop(
-        self, data: bytes, key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        data: bytes,
+        key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        uploader: str | None = LOCAL_UPLOADER,
+        address: str = LOCAL_ADDRESS,
     ) -> DroppedFile:
-        """PUT an object into the intake bucket: S3 notifies the queue, the pipeline runs."""
-        answer = self.client("s3").put_object(
-            Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata or {})
-        )
+        """PUT an object into the intake bucket: S3 notifies the queue, the pipeline runs.
+
+        Its S3 event names `uploader` as the principal that put it (None: no identity)."""
+        with uploading_as(uploader, address):
+            answer = self.client("s3").put_object(
+                Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata or {})
+            )
         return DroppedFile(key.rsplit("/", 1)[-1], self.bucket, key, answer.get("VersionId"))
 
     def drop_file(
@@ -397,12 +432,15 @@ class LocalStack:
         update: bool = False,
         name: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        uploader: str | None = LOCAL_UPLOADER,
     ) -> DroppedFile:
         """Under its license's folder, or straight under the kind's when it has none known."""
         csv = path.suffix.lower() == ".csv"
         kind = "item-updates" if update else "csv" if csv else "transactions"
         folder = f"incoming/{kind}/{license_number}" if license_number else f"incoming/{kind}"
-        return self.drop(path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata)
+        return self.drop(
+            path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata, uploader=uploader
+        )
 
     def notification_for(self, dropped: DroppedFile) -> str:
         """The S3 notification body the intake queue got for a dropped file."""

@@ -455,6 +455,7 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
         "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
+        "IntakeAccessLogBucketName": {"Ref": "IntakeAccessLogBucket"},
         "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
         "UploadApiUrl": {
             "Fn::Sub": "https://${UploadApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/uploads"
@@ -582,7 +583,13 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
+    for name in (
+        "IntakeQueue",
+        "IntakeBucket",
+        "SubmissionsTable",
+        "StoresTable",
+        "OutcomeEventBus",
+    ):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
@@ -629,6 +636,26 @@ def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PollerStateMachine"}]
     assert rule["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+
+
+def test_intake_access_logs_are_optional_and_expire() -> None:
+    assert not Template.load(TEMPLATE).included("IntakeAccessLogBucket")
+    stack = Template.load(TEMPLATE, {"IntakeAccessLogs": "enabled", "AccessLogDays": "90"})
+    assert stack.included("IntakeAccessLogBucket")
+    assert stack.included("IntakeAccessLogBucketPolicy")
+    stack.refs["IntakeAccessLogBucket"] = "capss-access-logs"
+    logging = stack.resolve(stack.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"])
+    assert logging == {"DestinationBucketName": "capss-access-logs", "LogFilePrefix": "intake/"}
+    (rule,) = stack.resolve(
+        stack.resources["IntakeAccessLogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    )
+    assert str(rule["ExpirationInDays"]) == "90"
+    without = Template.load(TEMPLATE)
+    # A list drops AWS::NoValue: the bucket gets no LoggingConfiguration at all.
+    assert (
+        without.resolve([without.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"]])
+        == []
+    )
 
 
 def test_what_the_bridge_keeps_expires_after_the_retention_parameter(

@@ -23,7 +23,7 @@ from capss.pipeline.submit import (
 
 from local.simulator import Fault
 from tests.conftest import SAMPLE_FILES
-from tests.integration.pipeline.conftest import BUCKET, Pipeline
+from tests.integration.pipeline.conftest import BUCKET, CHAIN_UPLOADER, Pipeline
 
 CLEAN_KEY = "incoming/transactions/000000300/store-0300-clean.xml"
 
@@ -34,6 +34,7 @@ def _message(pipeline: Pipeline, ref: FileRef, receive_count: int = 1) -> dict[s
         "Records": [
             {
                 "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": CHAIN_UPLOADER.principal},
                 "s3": {
                     "bucket": {"name": ref.bucket},
                     "object": {"key": ref.key, "versionId": ref.version_id, "size": ref.size},

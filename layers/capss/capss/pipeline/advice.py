@@ -191,6 +191,22 @@ def identical_file(record: FileRecord) -> str:
     )
 
 
+def uploader_not_allowed(record: FileRecord, where: Deployment) -> str:
+    """A file from a principal the register does not let file for the key's license."""
+    license_number = record.license or "<license>"
+    who = record.uploaded_by.removeprefix("AWS:") if record.uploaded_by else "<principal id>"
+    stack = f"--stack {where.stack_name}"
+    return (
+        "Nothing was sent to CAPSS. Find whose credential this principal is (IAM > Users or"
+        " Roles, by its id). If it is not one that should file for"
+        f" {license_number}, someone tried to file under another store's license: revoke it and"
+        " do not send the file. If it is this store's own POS, register it for this license:"
+        f" `capss stores add {license_number} --uploader {who} {stack}`; if it is the chain's"
+        f" own export job, for every store: `capss stores chain-uploader {who} {stack}`. Then"
+        f" send the file again: `capss resubmit {record.pk} {stack}`."
+    )
+
+
 def xsd_unusable(where: Deployment) -> str:
     return (
         "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"

@@ -75,6 +75,8 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
     if record.status_url:
         lines.append(f"Status link: {record.status_url}")
     lines.append(f"Received:    {record.received_at or 'unknown'}")
+    if record.uploaded_by or record.uploaded_from:
+        lines.append(f"Uploaded by: {uploader_text(record)}")
     if record.completed_at:
         lines.append(f"Finished:    {record.completed_at}")
     if any(value is not None for value in record.counts.to_json().values()):
@@ -101,6 +103,16 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
             "kind": record.kind,
         },
     )
+
+
+def uploader_text(record: FileRecord) -> str:
+    """Who put the file into the bucket, from where and when, as the S3 event said."""
+    text = record.uploaded_by or "an unknown principal"
+    if record.uploaded_from:
+        text += f" from {record.uploaded_from}"
+    if record.uploaded_at:
+        text += f" at {record.uploaded_at}"
+    return text
 
 
 def _counts(counts: Counts) -> list[str]:

@@ -85,6 +85,12 @@ class FileRecord:
     upload_attempts: int = 0
     execution_arn: str | None = None
     duplicate_of: str | None = None
+    uploaded_by: str | None = None
+    """The S3 event's principal id: who put this version into the bucket."""
+    uploaded_from: str | None = None
+    """The S3 event's source address."""
+    uploaded_at: str | None = None
+    """The S3 event's time."""
     maybe_in_capss: bool = False
     capss_refused: bool = False
     """CAPSS itself said no (a 400 to the upload, or a job it failed), not the bridge."""

@@ -130,6 +130,11 @@ class SubmitSettings:
     """The outcome events' EventBridge bus; none are published without one."""
     csv_mapping: str = "aimsi-report-wizard"
     """The shipped mapping that converts files under incoming/csv/<license>/."""
+    stores_table_name: str = ""
+    """The register: who may upload for which license."""
+    presign_role_id: str | None = None
+    """The presign function's role id (AROA...): its uploads file only for the license the
+    URL signed."""
     customer_fields: CustomerFields = CustomerFields.ON_FILE
     """What a file whose customer fields hold data becomes (`capss.pipeline.onfile`)."""
     retention_days: int = RETENTION_DAYS
@@ -153,6 +158,8 @@ class SubmitSettings:
             deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
             csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
+            presign_role_id=env.get("PRESIGN_ROLE_ID") or None,
             customer_fields=CustomerFields(
                 _choice(
                     env,

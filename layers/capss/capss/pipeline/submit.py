@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, BinaryIO
 
@@ -53,10 +53,12 @@ from capss.pipeline.ports import (
     MessageQueue,
     ObjectStore,
     RecordStore,
+    UploaderRegister,
 )
+from capss.pipeline.presign import METADATA_LICENSE
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, expiry, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
-from capss.pipeline.values import LicenseCredentials
+from capss.pipeline.values import LicenseCredentials, ObjectInfo
 from capss.telemetry import Metric, about, logger, measure
 
 LEASE = timedelta(minutes=10)
@@ -83,6 +85,7 @@ class SubmitDeps:
     alerts: AlertSender
     queue: MessageQueue
     validate: FileValidator
+    uploaders: UploaderRegister
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
     events: EventPublisher | None = None
     convert: CsvConverter | None = None
@@ -170,6 +173,10 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     about(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
+    if ref.uploader is not None:
+        record.uploaded_by = ref.uploader.principal
+        record.uploaded_from = ref.uploader.source_ip
+        record.uploaded_at = ref.uploader.time
     # Saved with the record's next write, which every path below makes.
     record.expires_at = record.expires_at or expiry(record.received_at, settings.retention_days)
     if place is None or (place.csv and deps.convert is None):
@@ -181,10 +188,11 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
                 {
                     "severity": "error",
                     "code": "key-layout",
-                    "message": (
-                        f"{ref.key} is not under incoming/transactions/<license>/,"
-                        " incoming/item-updates/<license>/ or incoming/csv/<license>/, so the"
-                        " bridge cannot tell what it is"
+                    "message": clip(
+                        f"{ref.key} is not incoming/transactions/<license>/<name>,"
+                        " incoming/item-updates/<license>/<name> or incoming/csv/<license>/<name>"
+                        " (one license folder, nothing deeper), so the bridge cannot tell what"
+                        " it is or whose it is"
                     ),
                 }
             ],
@@ -192,9 +200,16 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     if record.phase is Phase.UPLOADING:
         record.maybe_in_capss = True  # an attempt died after its POST went out
     try:
+        info = deps.objects.head(ref)
+        refusal = _uploader_refusal(record, place.license_number, info, deps, settings)
+        if refusal is not None:
+            record.license = place.license_number
+            record.hint = advice.uploader_not_allowed(record, settings.deployment)
+            return _reject(record, deps, settings, problems=[refusal])
         return _validate_and_send(
             ref,
             record,
+            info,
             deps,
             settings,
             key_license=place.license_number,
@@ -229,9 +244,53 @@ def _already_taken(
     return record
 
 
+def _uploader_refusal(
+    record: FileRecord,
+    key_license: str | None,
+    info: ObjectInfo,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+) -> dict[str, Any] | None:
+    """The problem that keeps a file from being sent because of who uploaded it, if any.
+
+    Checked before the file is read: a foreign upload is never validated, converted or sent.
+    """
+    allowed = deps.uploaders.allowed(key_license)
+    if settings.presign_role_id:
+        allowed = replace(allowed, presign_role=settings.presign_role_id)
+    signed = info.metadata.get(METADATA_LICENSE)
+    if allowed.permits(record.uploaded_by, key_license, signed):
+        return None
+    who = record.uploaded_by or "an unknown principal (the S3 event named none)"
+    where = f" from {record.uploaded_from}" if record.uploaded_from else ""
+    if key_license is None:
+        why = (
+            f"{who}{where} may not drop a key without a license folder: only a chain-wide"
+            " uploader may, and it is not one"
+        )
+    elif (
+        allowed.presign_role
+        and record.uploaded_by
+        and allowed.permits(record.uploaded_by, key_license, key_license)
+    ):
+        why = (
+            f"this presigned upload{where} was signed for license {clip(signed or 'none', 40)},"
+            f" not {key_license}"
+        )
+    else:
+        why = f"{who}{where} is not registered to file for license {key_license}"
+    measure(Metric.FOREIGN_UPLOADS, 1)
+    logger.warning(
+        "uploader not allowed",
+        extra={"uploader": record.uploaded_by, "source_ip": record.uploaded_from},
+    )
+    return {"severity": "error", "code": "uploader-not-allowed", "message": f"{why}: not sent"}
+
+
 def _validate_and_send(
     ref: FileRef,
     record: FileRecord,
+    info: ObjectInfo,
     deps: SubmitDeps,
     settings: SubmitSettings,
     *,
@@ -239,7 +298,6 @@ def _validate_and_send(
     blind_resend: bool,
     from_csv: bool = False,
 ) -> FileRecord:
-    info = deps.objects.head(ref)
     record.size = info.size
     kind = FileKind(record.kind)
     with tempfile.TemporaryFile() as local_copy:
