@@ -57,6 +57,16 @@ class FileHistory(Protocol):
         """Records not final, or final with an alert owed."""
         ...
 
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        """Records whose alert was marked to be sent before `before` and never noted sent."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def bodies(self, limit: int) -> list[str]:
+        """The bodies of up to `limit` messages in the dead-letter queue, each left there."""
+        ...
+
 
 class ObjectStore(Protocol):
     def head(self, ref: FileRef) -> ObjectInfo: ...
