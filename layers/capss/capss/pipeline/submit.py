@@ -161,9 +161,9 @@ def dead_letter(ref: FileRef, outlets: Outlets, *, where: advice.Deployment) -> 
 
     A file with no record at all (the function timed out before any code ran) gets one, with
     its claim let go at once so a redrive takes it over."""
+    place = route(ref.key)
     record = outlets.records.get(ref.pk)
     if record is None:
-        place = route(ref.key)
         claim = outlets.records.claim(
             ref, (place.kind if place else FileKind.TRANSACTIONS).value, LEASE
         )
@@ -175,6 +175,10 @@ def dead_letter(ref: FileRef, outlets: Outlets, *, where: advice.Deployment) -> 
         return tell(record, outlets, where=where, alert_on_complete=False)
     elif record.alerted or record.held():
         return False
+    if record.license is None and place is not None:
+        # Stopped before its license was read: filed under its folder's, for the store's
+        # filtered subscription and ops filters.
+        record.license = place.license_number
     hint = advice.dead_letter(maybe_in_capss=record.maybe_in_capss, where=where)
     return give_up(record, outlets, DEAD_LETTER, hint, where=where)
 
