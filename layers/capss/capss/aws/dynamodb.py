@@ -165,7 +165,7 @@ class DynamoRecordStore:
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
                     " #outcome = :processing, #alerted = :false"
-                    " REMOVE #error, #hint"
+                    " REMOVE #error, #hint, #pending"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk)"
@@ -186,6 +186,7 @@ class DynamoRecordStore:
                     "#alerted": "alerted",
                     "#error": "error",
                     "#hint": "hint",
+                    "#pending": "alert_pending",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,

@@ -57,6 +57,7 @@ _COMPLETE = "complete"
 _FAILED_WORDS = frozenset({"failed", "failure", "error", "rejected"})
 _RUNNING_WORDS = frozenset({"new", "processing"})
 """Words CAPSS (legacy `new`) and the simulator (`processing`) give a job still running."""
+_KNOWN_WORDS = _RUNNING_WORDS | _FAILED_WORDS | {_COMPLETE}
 
 # "Total Transations" is CAPSS's own spelling; the correct one is accepted too.
 _STATISTIC_LABELS = {
@@ -99,9 +100,7 @@ def normalise_status(
     else:
         word, counts, messages, issues, uploaded = _read_legacy(body)
     outcome = _outcome(http_status, word, issues=issues, uploaded=uploaded)
-    known = http_status == 202 or word.strip().lower() in _RUNNING_WORDS | _FAILED_WORDS | {
-        _COMPLETE
-    }
+    known = http_status == 202 or word.strip().lower() in _KNOWN_WORDS
     return StatusResult(
         outcome=outcome,
         counts=counts,
