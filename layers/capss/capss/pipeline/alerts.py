@@ -127,8 +127,8 @@ def unknown_status_alert(
     said = advice.said(word)
     subject = _subject(f"CAPSS status not understood: {license_number} {record.name}")
     lines = [
-        f"CAPSS answered {said} to {checks} status checks in a row of the file {record.name},"
-        " which the bridge does not know.",
+        f"CAPSS answered {said}, which the bridge does not know, to {checks} status checks in a"
+        f" row of the file {record.name}.",
         "",
         f"File:        {record.uri}",
         f"License:     {license_number}",
