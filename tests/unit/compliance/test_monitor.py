@@ -143,3 +143,17 @@ def test_a_missed_day_says_what_became_of_its_file() -> None:
     alert = compose_check_alert(CheckResult(CheckKind.FINAL, NOW, (day,), (), 1))
     assert "did not reach CAPSS" not in alert.body
     assert "'Error processing file'" in alert.body
+
+
+def test_the_digest_says_what_became_of_customer_data() -> None:
+    from capss.compliance.digest import LicenseDay  # noqa: PLC0415
+
+    day = LicenseDay("000000300", "Main St")
+    day.add(record("a.xml", outcome=Outcome.COMPLETE, customer_data="on file"))
+    day.add(record("b.xml", outcome=Outcome.COMPLETE, customer_data="sent"))
+    day.add(record("c.xml", outcome=Outcome.COMPLETE))
+    assert day.to_json()["customer_data"] == {"on file": ["a.xml"], "sent": ["b.xml"]}
+    assert day.lines()[1:] == [
+        '  seller\'s data in customer fields, a copy reading "on file" sent instead: a.xml',
+        "  seller's data in customer fields, sent as it was (CustomerFields=send): b.xml",
+    ]

@@ -34,9 +34,9 @@ _PACIFIC = ZoneInfo("America/Los_Angeles")
 """The schedule's zone: a check is named by its Pacific date."""
 REPORTED_OUTCOMES = frozenset({Outcome.COMPLETE, Outcome.COMPLETE_WITH_ISSUES})
 LINES_LIMIT = 200
+"""Lines per section of an alert (SNS takes 256 KB); the rest are counted."""
 WHY_LIMIT = 200
 """Characters of a file's error quoted beside its day."""
-"""Lines per section of an alert (SNS takes 256 KB); the rest are counted."""
 
 
 class DayState(enum.StrEnum):
@@ -364,7 +364,6 @@ def compose_check_alert(result: CheckResult) -> Alert:
                 f"      what to do: {stuck.advice}",
             ]
         lines += _section("Stuck files", stuck_lines)
-    licenses = stores or sorted({s.record.license or "" for s in result.stuck} - {""})
     return Alert(
         subject=subject[:100],
         body="\n".join(lines) + "\n",
@@ -372,8 +371,27 @@ def compose_check_alert(result: CheckResult) -> Alert:
             "outcome": "early_warning" if result.kind is CheckKind.EARLY else "missed_report",
             "kind": "monitor",
         },
-        lists={"license": tuple(licenses)},
     )
+
+
+def check_alerts(result: CheckResult) -> list[Alert]:
+    """Ops' alert naming every store, then each store's copy naming only its own days and
+    stuck files: a store's subscription never reads about another store."""
+    if result.clear:
+        return []
+    licenses = {day.license for day in result.days}
+    licenses |= {stuck.record.license for stuck in result.stuck if stuck.record.license}
+    alerts = [compose_check_alert(result)]
+    for number in sorted(licenses):
+        own = CheckResult(
+            result.kind,
+            result.run_at,
+            tuple(day for day in result.days if day.license == number),
+            tuple(stuck for stuck in result.stuck if stuck.record.license == number),
+            stores=1,
+        )
+        alerts.append(compose_check_alert(own).for_store(number))
+    return alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,8 +430,7 @@ def run_check(
         )
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
     result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores))
-    alert = None if result.clear else compose_check_alert(result)
-    return alert_once(deps, result.check_id, result.to_json(), alert)
+    return alert_once(deps, result.check_id, result.to_json(), check_alerts(result))
 
 
 def check_id(now: datetime, name: str) -> str:
@@ -422,14 +439,16 @@ def check_id(now: datetime, name: str) -> str:
 
 
 def alert_once(
-    deps: MonitorDeps, check: str, summary: dict[str, Any], alert: Alert | None
+    deps: MonitorDeps, check: str, summary: dict[str, Any], alerts: list[Alert]
 ) -> dict[str, Any]:
-    """Sends the run's alert unless a retry of the same run already did; records the run."""
+    """Sends the run's alerts unless a retry of the same run already did; records the run.
+    A run that fails part-way sends them all again on its retry: twice rather than never."""
     earlier = deps.stores.get_check(check)
-    if alert is None or (earlier and earlier.get("alerted")):
+    if not alerts or (earlier and earlier.get("alerted")):
         summary["alerted"] = bool(earlier and earlier.get("alerted"))
     else:
-        deps.alerts.send(alert)
+        for alert in alerts:
+            deps.alerts.send(alert)
         summary["alerted"] = True
     deps.stores.put_check(check, summary)
     return summary

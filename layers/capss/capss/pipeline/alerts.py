@@ -8,6 +8,7 @@ the counts, what CAPSS said, and what to do next.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from capss.bounds import clip, clip_list
@@ -18,12 +19,11 @@ from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
 from capss.pipeline.records import FileRecord, RecordChanged, iso, utcnow
-from capss.pipeline.values import Alert
+from capss.pipeline.values import ATTRIBUTE_LIMIT, LICENSE_ATTRIBUTE, Alert
 from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
-ATTRIBUTE_LIMIT = 64
 
 _SUBJECTS = {
     Outcome.REJECTED: "Rejected by the bridge, not sent",
@@ -97,7 +97,7 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
         body="\n".join(lines) + "\n",
         attributes={
             "outcome": outcome.value,
-            "license": clip(license_number, ATTRIBUTE_LIMIT),
+            LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
             "kind": record.kind,
         },
     )
@@ -143,7 +143,7 @@ def unknown_status_alert(
         body="\n".join(lines) + "\n",
         attributes={
             "outcome": UNKNOWN_STATUS,
-            "license": clip(license_number, ATTRIBUTE_LIMIT),
+            LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
             "kind": record.kind,
         },
     )
@@ -239,11 +239,10 @@ def resend_pending(
     mark for the next sweep."""
     alert = compose_alert(record, where)
     alerts.send(
-        Alert(
+        replace(
+            alert,
             subject=_subject(REPEAT_SUBJECT + alert.subject),
             body=f"{REPEAT_NOTE}\n\n{alert.body}",
-            attributes=alert.attributes,
-            lists=alert.lists,
         )
     )
     record.alert_pending = None
