@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients
+from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients, measured
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
@@ -17,7 +17,7 @@ def runtime() -> tuple[StatusSettings, StatusDeps]:
     settings = StatusSettings.from_env()
     deps = StatusDeps(
         credentials=license_secrets(settings.capss),
-        clients=capss_clients(settings.capss, STATUS_TIMEOUT),
+        clients=capss_clients(settings.capss, STATUS_TIMEOUT, on_request=measured),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns"))
         if settings.topic_arn
         else None,
