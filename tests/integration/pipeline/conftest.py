@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from capss.aws.capss_clients import capss_clients
-from capss.aws.dynamodb import ClientTable, DynamoRecordStore
+from capss.aws.dynamodb import PENDING_INDEX, ClientTable, DynamoRecordStore
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import SecretsManagerCredentials
 from capss.aws.sns import SnsAlertSender
@@ -102,7 +102,18 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         TableName="records",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "alert_pending", "AttributeType": "S"},
+        ],
+        # The template's sparse index of alerts left pending, which the sweep reads.
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": PENDING_INDEX,
+                "KeySchema": [{"AttributeName": "alert_pending", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
     )
     boto3.client("dynamodb").create_table(
         TableName="stores",

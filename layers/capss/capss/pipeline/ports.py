@@ -58,6 +58,16 @@ class FileHistory(Protocol):
         """Records not final, or final with an alert owed."""
         ...
 
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        """Records whose alert was marked to be sent before `before` and never noted sent."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def bodies(self, limit: int) -> list[str]:
+        """The bodies of up to `limit` messages in the dead-letter queue, each left there."""
+        ...
+
 
 class UploaderRegister(Protocol):
     def allowed(self, license_number: str | None) -> Allowed:

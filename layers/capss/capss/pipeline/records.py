@@ -99,6 +99,9 @@ class FileRecord:
     """Sent again with skip-duplicates after an upload whose answer was lost."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
+    alert_pending: str | None = None
+    """When the alert was marked to be sent; cleared once the send returned. One left set (the
+    function stopped between the two) is sent again by the sweep, marked a possible repeat."""
     announced: str | None = None
     """The outcome last published as an event (`capss.pipeline.events`)."""
     customer_data: str | None = None

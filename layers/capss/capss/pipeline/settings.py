@@ -176,6 +176,9 @@ class SubmitSettings:
 class StatusSettings:
     capss: CapssSettings
     poll: PollSettings
+    topic_arn: str | None = None
+    """Where an answer the bridge cannot classify is told; none: not told (tests)."""
+    deployment: advice.Deployment = NO_DEPLOYMENT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StatusSettings:
@@ -183,6 +186,8 @@ class StatusSettings:
         return cls(
             capss=CapssSettings.from_env(env),
             poll=PollSettings.from_env(env),
+            topic_arn=_text(env, "TOPIC_ARN"),
+            deployment=deployment(env),
         )
 
 
@@ -193,6 +198,8 @@ class FinishSettings:
     alert_on_complete: bool
     deployment: advice.Deployment = NO_DEPLOYMENT
     event_bus: str | None = None
+    intake_dlq_arn: str = ""
+    """The intake dead-letter queue the sweep reads."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
@@ -201,8 +208,9 @@ class FinishSettings:
             table_name=_text(env, "TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
-            deployment=deployment(env),
+            deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
+            intake_dlq_arn=_text(env, "INTAKE_DLQ_ARN"),
         )
 
 

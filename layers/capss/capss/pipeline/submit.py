@@ -52,6 +52,7 @@ from capss.pipeline.ports import (
     FileValidator,
     MessageQueue,
     ObjectStore,
+    Outlets,
     RecordStore,
     UploaderRegister,
 )
@@ -95,11 +96,15 @@ QUEUE_BACKOFF_FIRST = 120
 QUEUE_BACKOFF_CAP = 900
 """Seconds before the queue brings a file back: 120, 240, 480, 900 (about 30 min in all
 with five receives), or longer when CAPSS asked for it with Retry-After."""
+SQS_MAX_VISIBILITY = 43_200 - 600
+"""ChangeMessageVisibility refuses a message more than 12 h from its receipt: a longer
+Retry-After is cut to that, less the submit function's longest run (300 s) with room to
+spare, instead of being refused and falling back to the queue's 30 minutes."""
 
 
 def queue_backoff(attempt: int, retry_after: float | None = None) -> int:
     wait = min(QUEUE_BACKOFF_FIRST * 2 ** max(attempt - 1, 0), QUEUE_BACKOFF_CAP)
-    return int(max(wait, retry_after or 0))
+    return int(min(max(wait, retry_after or 0), SQS_MAX_VISIBILITY))
 
 
 def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSettings) -> bool:
@@ -144,20 +149,61 @@ def _give_up(
     record = deps.records.get(ref.pk)
     if record is None or record.phase is Phase.DONE or record.alerted or record.held():
         return
+    hint = advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
+    give_up(record, deps, f"{error} (after {attempts} tries)", hint, where=settings.deployment)
+
+
+DEAD_LETTER = (
+    "Its S3 event reached the intake dead-letter queue with no outcome recorded: the submit"
+    " function stopped on every try before it could say why."
+)
+
+
+def dead_letter(ref: FileRef, outlets: Outlets, *, where: advice.Deployment) -> bool:
+    """A file whose event lies in the dead-letter queue, however it got there: recorded
+    `failed` and alerted unless that was done (by the last receive) or an attempt holds it;
+    True when an alert went now. The message stays for `capss redrive`.
+
+    A file with no record at all (the function timed out before any code ran) gets one, with
+    its claim let go at once so a redrive takes it over."""
+    place = route(ref.key)
+    record = outlets.records.get(ref.pk)
+    if record is None:
+        claim = outlets.records.claim(
+            ref, (place.kind if place else FileKind.TRANSACTIONS).value, LEASE
+        )
+        if claim.taken:
+            return False
+        record = claim.record
+        record.lease_until = RELEASED
+    elif record.phase is Phase.DONE:
+        return tell(record, outlets, where=where, alert_on_complete=False)
+    elif record.alerted or record.held():
+        return False
+    if record.license is None and place is not None:
+        # Stopped before its license was read: filed under its folder's, for the store's
+        # filtered subscription and ops filters.
+        record.license = place.license_number
+    hint = advice.dead_letter(maybe_in_capss=record.maybe_in_capss, where=where)
+    return give_up(record, outlets, DEAD_LETTER, hint, where=where)
+
+
+def give_up(
+    record: FileRecord, outlets: Outlets, error: str, hint: str, *, where: advice.Deployment
+) -> bool:
+    """`failed`, recorded and alerted; the phase is left as it was, so a redrive takes the
+    file over (or starts the poller of a file CAPSS accepted, whose advice says so). False
+    when another attempt moved the file on."""
     record.outcome = Outcome.FAILED
-    record.error = clip(f"{error} (after {attempts} tries)")
-    record.hint = (
-        advice.POLLER_NOT_STARTED
-        if record.phase is Phase.SUBMITTED
-        else advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
-    )
+    record.error = clip(error)
+    record.hint = advice.POLLER_NOT_STARTED if record.phase is Phase.SUBMITTED else hint
     record.completed_at = iso(utcnow())
     try:
-        deps.records.save(record)
+        outlets.records.save(record)
     except RecordChanged:
-        return  # another attempt moved the file on: its story, not this one's
+        return False  # another attempt moved the file on: its story, not this one's
     count_outcome(record)
-    tell(record, deps, where=settings.deployment, alert_on_complete=False)
+    return tell(record, outlets, where=where, alert_on_complete=False)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
