@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+from datetime import tzinfo
 from typing import Any
 
 from capss.aws.capss_clients import capss_clients
-from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.intake.report import Conversion
 from capss.intake.validate import validate_stream
@@ -39,8 +41,8 @@ class ShippedMapping:
 
         return load_mapping(self.name)
 
-    def convert(self, data: bytes, license_number: str) -> Conversion:
-        return self._mapping.convert(data, license_number)
+    def convert(self, data: bytes, license_number: str, zone: tzinfo | None = None) -> Conversion:
+        return self._mapping.convert(data, license_number, zone)
 
 
 @cold_start
@@ -53,8 +55,9 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     def official_xsd() -> bytes | None:
         return objects.read_uri(xsd_uri) if xsd_uri else None
 
+    dynamodb = aws_client("dynamodb")
     deps = SubmitDeps(
-        records=DynamoRecordStore.for_table(settings.table_name),
+        records=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         objects=objects,
         credentials=license_secrets(settings.capss),
         clients=capss_clients(settings.capss),
@@ -65,6 +68,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
         convert=ShippedMapping(settings.csv_mapping),
+        stores=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name or "")),
     )
     return settings, deps
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -30,7 +31,18 @@ if TYPE_CHECKING:
     from capss.pipeline.records import FileRecord
 
 EXIT_OK, EXIT_NOT_DONE = 0, 1
-IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
+IMPORT_COLUMNS = (
+    "license",
+    "name",
+    "days",
+    "timezone",
+    "closures",
+    "email",
+    "first_day",
+    "quiet_days",
+)
+STORE_FIELDS = ("name", "days", "timezone", "email", "first_day", "quiet_days")
+"""What a change to a registered store replaces when given (closures are added)."""
 REPORT_DAYS_LIMIT = 370
 
 Command = Callable[[argparse.Namespace], int]
@@ -70,10 +82,34 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         "--closures", nargs="+", default=[], metavar="DATE", help="dates it is closed (YYYY-MM-DD)"
     )
     add.add_argument("--email", help="also send this store's alerts here (SNS, filtered)")
+    add.add_argument(
+        "--first-day",
+        metavar="DATE",
+        help="the first day a report is owed (default for a new store: today, its zone)",
+    )
+    add.add_argument(
+        "--quiet-days",
+        metavar="N",
+        help="for a store that does not trade every open day: open days in a row without a"
+        " file before the monitor names them (default 0)",
+    )
     _bind(add, _stores_add)
+    quiet = store_commands.add_parser(
+        "quiet", parents=[where], help="say a store had nothing to report on these days"
+    )
+    quiet.add_argument("license", metavar="LICENSE")
+    quiet.add_argument("dates", nargs="+", metavar="DATE", help="YYYY-MM-DD")
+    _bind(quiet, _stores_quiet)
     _bind(store_commands.add_parser("list", parents=[where], help="the stores"), _stores_list)
-    remove = store_commands.add_parser("remove", parents=[where], help="stop expecting a store")
+    remove = store_commands.add_parser(
+        "remove",
+        parents=[where],
+        help="stop expecting a store after its last day (past reports keep it)",
+    )
     remove.add_argument("license", metavar="LICENSE")
+    remove.add_argument(
+        "--last-day", type=_date, metavar="DATE", help="its last trading day (default: today)"
+    )
     _bind(remove, _stores_remove)
     load = store_commands.add_parser(
         "import",
@@ -128,7 +164,9 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     _bind(monitor, _monitor)
 
     report = commands.add_parser(
-        "report", parents=[where], help="per store and trading day: reported, late, missing, failed"
+        "report",
+        parents=[where],
+        help="per store and day: reported, late, partly, missing, failed, quiet, closed...",
     )
     report.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD")
     report.add_argument("--until", type=_date, help="YYYY-MM-DD (default: yesterday)")
@@ -182,17 +220,18 @@ def _store_json(store: ExpectedStore) -> dict[str, Any]:
 
 
 def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedStore:
-    """A change to a registered store keeps what was not given; closures are added."""
+    """A change to a registered store keeps what was not given; closures are added. A new
+    store is owed from today (its zone) unless told; a removed one registered again is
+    expected again (its last day cleared)."""
     current = {s.license: s for s in stack.register.stores()}.get(given.license)
     if current is None:
-        return given
-    return lazy.stores.ExpectedStore(
-        license=given.license,
-        name=given.name if "name" in fields else current.name,
-        days=given.days if "days" in fields else current.days,
-        timezone=given.timezone if "timezone" in fields else current.timezone,
+        today = datetime.now(given.zone).date()
+        return dataclasses.replace(given, first_day=given.first_day or today)
+    return dataclasses.replace(
+        given,
+        **{name: getattr(current, name) for name in STORE_FIELDS if name not in fields},
         closures=current.closures | given.closures,
-        email=given.email if "email" in fields else current.email,
+        last_day=None,
     )
 
 
@@ -206,9 +245,7 @@ def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> Expecte
 
 def _stores_add(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    fields = {
-        name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
-    }
+    fields = {name for name in STORE_FIELDS if getattr(args, name) is not None}
     given = lazy.stores.ExpectedStore.parse(
         license_number=args.license,
         name=args.name or "",
@@ -216,12 +253,17 @@ def _stores_add(args: argparse.Namespace) -> int:
         timezone=args.timezone or "",
         closures=args.closures,
         email=args.email,
+        first_day=args.first_day or "",
+        quiet_days=args.quiet_days or "",
     )
     store = _save_store(stack, given, fields)
     if args.json:
         _print_json(_store_json(store))
     else:
-        print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
+        print(
+            f"capss: {store.license} is expected on {store.days_text} ({store.timezone})"
+            f" from {store.first_day or 'any day'}"
+        )
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
     return EXIT_OK
@@ -235,15 +277,17 @@ def _stores_list(args: argparse.Namespace) -> int:
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
         return EXIT_OK
-    rows = [["license", "name", "days", "timezone", "closures", "email"]]
+    rows = [["license", "name", "days", "timezone", "first day", "last day", "quiet", "closures"]]
     rows += [
         [
             s.license,
             s.name,
             s.days_text,
             s.timezone,
+            str(s.first_day or ""),
+            str(s.last_day or ""),
+            str(s.quiet_days or ""),
             " ".join(sorted(d.isoformat() for d in s.closures)),
-            s.email or "",
         ]
         for s in stores
     ]
@@ -252,9 +296,28 @@ def _stores_list(args: argparse.Namespace) -> int:
 
 
 def _stores_remove(args: argparse.Namespace) -> int:
-    removed = _stack(args).register.remove_store(args.license)
-    print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
-    return EXIT_OK if removed else EXIT_NOT_DONE
+    stack = _stack(args)
+    store = {s.license: s for s in stack.register.stores()}.get(args.license)
+    if store is None:
+        print(f"capss: {args.license} was not registered")
+        return EXIT_NOT_DONE
+    if store.last_day and not args.last_day:
+        print(f"capss: {args.license} was removed already: nothing is owed after {store.last_day}")
+        return EXIT_NOT_DONE
+    last = args.last_day or datetime.now(store.zone).date()
+    stack.register.remove_store(args.license, last)
+    print(f"capss: {args.license} removed: no report is owed after {last}")
+    return EXIT_OK
+
+
+def _stores_quiet(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    days = lazy.stores.parse_dates(args.dates, "dates")
+    who = f"capss stores quiet ({os.environ.get('USER') or 'ops'})"
+    for day in days:
+        stack.register.record_quiet(args.license, day, who[:100])
+    print(f"capss: {args.license}: nothing to report on {', '.join(d.isoformat() for d in days)}")
+    return EXIT_OK
 
 
 def _stores_import(args: argparse.Namespace) -> int:
@@ -278,12 +341,14 @@ def _stores_import(args: argparse.Namespace) -> int:
                 timezone=row.get("timezone") or "",
                 closures=[row.get("closures") or ""],
                 email=row.get("email") or None,
+                first_day=row.get("first_day") or "",
+                quiet_days=row.get("quiet_days") or "",
             )
         except lazy.stores.StoreError as error:
             raise lazy.aws_ops.OpsError(
                 f"{args.file}:{number}: {error} (nothing was imported)"
             ) from None
-        fields = {name for name in ("name", "days", "timezone", "email") if row.get(name)}
+        fields = {name for name in STORE_FIELDS if row.get(name)}
         parsed.append((store, fields))
     for store, fields in parsed:
         _save_store(stack, store, fields)
@@ -474,21 +539,36 @@ def _monitor(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- report
 
 
+def _parameter_dates(stack: Stack, name: str) -> list[date]:
+    return lazy.stores.parse_dates([stack.parameters.get(name, "")], name)
+
+
 def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
+    """Every day of every store ever registered, judged as of today: a removed store keeps
+    its past days, a store registered later shows the days before as not expected."""
     if until < since or (until - since).days > REPORT_DAYS_LIMIT:
         raise lazy.aws_ops.OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")
     calendar = lazy.calendar.BusinessCalendar(
-        lazy.stores.parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
+        _parameter_dates(stack, "ExtraHolidays"), _parameter_dates(stack, "RemovedHolidays")
     )
-    closures = frozenset(
-        lazy.stores.parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures")
-    )
+    closures = frozenset(_parameter_dates(stack, "ChainClosures"))
+    quiet = stack.register.quiet_days(since)
     days = []
     for store in stack.register.stores():
         records = stack.records.files_for_license(store.license, lazy.monitor.since_for(since))
+        today = datetime.now(store.zone).date()
+        said = frozenset(day for number, day in quiet if number == store.license)
         days += [
-            lazy.monitor.store_day(store, day, records, calendar)
-            for day in lazy.monitor.trading_days(store, since, until, closures)
+            lazy.monitor.store_day(
+                store,
+                since + timedelta(days=offset),
+                records,
+                calendar,
+                chain_closures=closures,
+                quiet=said,
+                as_of=today,
+            )
+            for offset in range((until - since).days + 1)
         ]
     return days
 
@@ -499,7 +579,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json({"days": [d.to_json() for d in days]})
         return EXIT_OK
-    header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
+    header = ["license", "store", "day", "deadline", "state", "items", "saved", "reached_capss_at"]
     rows = [
         [
             d.license,
@@ -507,6 +587,8 @@ def _report(args: argparse.Namespace) -> int:
             d.day.isoformat(),
             d.deadline.isoformat(),
             d.state.value,
+            "" if d.items is None else str(d.items),
+            "" if d.saved is None else str(d.saved),
             d.reached_capss_at or "",
         ]
         for d in days
@@ -515,5 +597,5 @@ def _report(args: argparse.Namespace) -> int:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerows([header, *rows])
     else:
-        print(_table([header, *rows]) if rows else "no trading days of registered stores")
+        print(_table([header, *rows]) if rows else "no stores registered")
     return EXIT_OK

@@ -4,6 +4,8 @@ Key layout (the README documents it):
     incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
     incoming/item-updates/<license>/<name>.xml    corrections (item update)
     incoming/csv/<license>/<name>.csv             a POS's CSV export, converted to transactions
+    incoming/quiet/<license>/<YYYY-MM-DD>         an empty marker: nothing to report that day
+                                                  (recorded in the register, never sent)
 The license segment is optional for XML; when present the file's own license must match it.
 A CSV names no license of its own: its segment is required.
 """
@@ -14,6 +16,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -21,6 +24,7 @@ from capss.kinds import FileKind
 
 INCOMING_PREFIX = "incoming/"
 CSV_SEGMENT = "csv"
+QUIET_SEGMENT = "quiet"
 _EXECUTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXECUTION_NAME_MAX = 80
 
@@ -83,6 +87,24 @@ def route(key: str) -> Route | None:
         return None
     license_number = parts[2] if len(parts) >= 4 and parts[2] else None
     return Route(kind=kind, license_number=license_number)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietMarker:
+    license_number: str
+    day: date
+
+
+def quiet_marker(key: str) -> QuietMarker | None:
+    """`incoming/quiet/<license>/<YYYY-MM-DD>`; None for any other key (a malformed marker is
+    then refused as outside the layout)."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[:2] != ["incoming", QUIET_SEGMENT] or not parts[2]:
+        return None
+    try:
+        return QuietMarker(parts[2], date.fromisoformat(parts[3]))
+    except ValueError:
+        return None
 
 
 def refs_from_s3_notification(body: str | dict[str, Any]) -> list[FileRef]:

@@ -129,6 +129,8 @@ class SubmitSettings:
     """The outcome events' EventBridge bus; none are published without one."""
     csv_mapping: str = "aimsi-report-wizard"
     """The shipped mapping that converts files under incoming/csv/<license>/."""
+    stores_table_name: str | None = None
+    """The register: each store's zone, and where quiet-day markers are recorded."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -148,6 +150,7 @@ class SubmitSettings:
             deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
             csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
         )
 
 
@@ -192,6 +195,8 @@ class MonitorSettings:
     topic_arn: str
     extra_holidays: frozenset[date]
     """Days the holidays package lacks (e.g. Native American Day): not business days."""
+    removed_holidays: frozenset[date]
+    """Days the package counts as holidays that the chain treats as business days."""
     chain_closures: frozenset[date]
     """Days the whole chain is closed: no store owes a report of them."""
     lookback_days: int
@@ -206,6 +211,7 @@ class MonitorSettings:
             stores_table_name=_text(env, "STORES_TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             extra_holidays=_dates(env, "EXTRA_HOLIDAYS"),
+            removed_holidays=_dates(env, "REMOVED_HOLIDAYS"),
             chain_closures=_dates(env, "CHAIN_CLOSURES"),
             lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
             stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),
