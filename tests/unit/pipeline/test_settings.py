@@ -7,6 +7,7 @@ from capss.pipeline.settings import SettingsError, SubmitSettings
 
 BASE = {
     "TABLE_NAME": "t",
+    "STORES_TABLE_NAME": "s",
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:poller",
     "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov/",

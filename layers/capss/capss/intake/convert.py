@@ -409,12 +409,11 @@ class _Reading:
         return row.cells.get(column.upper() if isinstance(column, str) else column)
 
     def add(self, row: _Row, transactions: dict[str, _Transaction]) -> None:
+        errors_before = self.errors
         moment = self._time(row)
         item = {spec.element: self._value(row, spec) for spec in self.mapping.items}
         employee = self._value(row, self.mapping.employee)
-        # A row with an error still dates its transaction: a rejected export names its days.
-        # Nothing is built from it (any error leaves the conversion without XML).
-        if moment is None:
+        if self.errors > errors_before or moment is None:
             return
         group = f"line {row.line}"
         if self.mapping.group_by is not None:
