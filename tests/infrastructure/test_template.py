@@ -538,7 +538,13 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
+    for name in (
+        "IntakeQueue",
+        "IntakeBucket",
+        "SubmissionsTable",
+        "StoresTable",
+        "OutcomeEventBus",
+    ):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
