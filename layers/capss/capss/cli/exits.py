@@ -1,7 +1,7 @@
 """What `capss` exits with, and the machine-readable code of every error it reports.
 
-The README's exit-code table is `exit_table()`'s output (a test holds them equal), so a
-script's `case $?` and the documentation cannot drift apart.
+The exit-code table in docs/operations.md is `exit_table()`'s output (a test holds them
+equal), so a script's `case $?` and the documentation cannot drift apart.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class CommandError(CapssError):
 
 
 def exit_table() -> str:
-    """The README's table of exit codes."""
+    """The table of exit codes docs/operations.md shows."""
     rows = [f"| {code.value} | {MEANINGS[code]} |" for code in Exit]
     return "\n".join(["| exit | meaning |", "| --- | --- |", *rows])
 
