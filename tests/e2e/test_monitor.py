@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
+from capss.aws.sns import store_filter_policy
 from capss.aws.stores import DynamoStoreRegister
 from capss.compliance.stores import ExpectedStore
 
@@ -107,8 +108,8 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
         "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: no file yet\n" in warning.body
     )
 
-    # Pine Rd's own subscription (filtered on its license) gets the alert naming it too.
-    assert _subjects(p, pine_inbox) == ["CAPSS early warning: no file yet from 2 store(s)"]
+    # Pine Rd's own subscription (filtered on its license) gets its own copy, naming it alone.
+    assert _subjects(p, pine_inbox) == ["CAPSS early warning: no file yet from 1 store(s)"]
 
     # Pine Rd reports after its deadline: late, but reported.
     drop(p, at(2026, 11, 25, 6), "000000304", day_file("000000304", monday, "PINE"), "pine.xml")
@@ -116,11 +117,7 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
     assert named(final) == {("000000302", "2026-11-23", "missing")}
     alert = monitor_alerts(p)[-1]
     assert alert.subject == "CAPSS missed report: 1 store(s) missed"
-    assert alert.attributes == {
-        "outcome": "missed_report",
-        "kind": "monitor",
-        "license": '["000000302"]',
-    }
+    assert alert.attributes == {"outcome": "missed_report", "kind": "monitor"}
     assert alert.body == (
         "The final check of Wed 2026-11-25 07:00 PST looked at 5 expected store(s). A report"
         " is due by the business day after the transactions (weekends and California holidays"
@@ -297,11 +294,72 @@ def _filtered_inbox(p: Pipeline, license_number: str) -> str:
         TopicArn=p.stack.outputs()["AlertTopicArn"],
         Protocol="sqs",
         Endpoint=arn,
-        Attributes={"FilterPolicy": json.dumps({"license": [license_number]})},
+        Attributes={"FilterPolicy": json.dumps(store_filter_policy(license_number))},
     )
     return str(url)
 
 
+def _messages(p: Pipeline, url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue (SNS envelopes), taken off it."""
+    sqs, found = p.stack.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
 def _subjects(p: Pipeline, url: str) -> list[str]:
-    messages = p.stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"])["Subject"] for m in messages.get("Messages", [])]
+    return [message["Subject"] for message in _messages(p, url)]
+
+
+def test_each_stores_subscription_reads_only_about_its_own_store(pipeline: Start) -> None:
+    """Store A's address never reads a line about store B: not in a file's alert, the early
+    warning, the final check or the digest. Ops reads every store, and no store's copy."""
+    p, register = start(pipeline, parameters={"DailyDigest": "true"})
+    stores = {"000000300": "Main St", "000000302": "Oak Ave"}
+    inboxes = {number: _filtered_inbox(p, number) for number in stores}
+    for number, name in stores.items():
+        register.put_store(ExpectedStore(license=number, name=name))
+    monday = date(2026, 11, 23)
+    for number in stores:
+        bad = day_file(number, monday, f"OWN{number}", "store-0300-invalid.xml")
+        drop(p, at(2026, 11, 23, 17), number, bad, f"{number}.xml")
+    p.stack.run_schedule("Digest", at(2026, 11, 24, 8))
+    p.stack.run_schedule("EarlyWarning", at(2026, 11, 24, 10))
+    p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
+    # A CloudWatch alarm publishes with no message attributes at all.
+    p.stack.client("sns").publish(
+        TopicArn=p.stack.outputs()["AlertTopicArn"], Subject="ALARM", Message="an alarm"
+    )
+
+    for number, inbox in inboxes.items():
+        (other,) = set(stores) - {number}
+        with clock(at(2026, 11, 25, 8)):  # within the queue's retention of what was sent
+            got = _messages(p, inbox)
+        assert sorted(m["MessageAttributes"]["outcome"]["Value"] for m in got) == [
+            "digest",
+            "early_warning",
+            "missed_report",
+            "rejected",
+        ]
+        for message in got:
+            text = json.dumps(message)
+            assert other not in text, message["Subject"]
+            assert stores[other] not in text, message["Subject"]
+            assert number in message["Message"]
+            assert message["MessageAttributes"]["license"] == {"Type": "String", "Value": number}
+    ops = p.stack.alerts()
+    assert sorted(a.attributes.get("outcome", "alarm") for a in ops) == [
+        "alarm",
+        "digest",
+        "early_warning",
+        "missed_report",
+        "rejected",
+        "rejected",
+    ]
+    assert not [a for a in ops if "audience" in a.attributes]
+    for alert in ops:
+        if alert.attributes.get("kind") in ("monitor", "digest"):
+            assert "license" not in alert.attributes
+            assert all(f"{number} {name}" in alert.body for number, name in stores.items())

@@ -119,6 +119,40 @@ def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
     ]
 
 
+def test_stores_key_binds_an_upload_api_key_to_registered_licenses(ops: Ops) -> None:
+    key_id = "a1b2c3d4e5"
+    code, out, _ = ops.run("stores", "add", "000000300", "--api-key", key_id)
+    assert code == 0
+    assert out.endswith(f"capss: the API key {key_id} uploads for 000000300\n")
+    # A typo for a license nobody registered binds nothing.
+    code, _, err = ops.run("stores", "key", key_id, "000000301")
+    assert code == 2
+    assert "not registered: 000000301" in err
+    ops.run("stores", "add", "000000301")
+    assert ops.json("stores", "key", key_id, "000000301") == {
+        "api_keys": [{"id": key_id, "licenses": ["000000300", "000000301"]}]
+    }
+    # The key's value, given by mistake, is refused before anything is stored.
+    value = "Wq3vK9xZ2mPb7LrT0yHs4NcE6uJd8GfA1iOk5QeX"
+    code, _, err = ops.run("stores", "key", value, "000000300")
+    assert code == 2
+    assert "never give the key's value" in err
+    assert value not in err
+    keys = ops.p.stack.client("dynamodb").scan(TableName=ops.p.stack.stores_table)["Items"]
+    assert value not in json.dumps(keys)
+
+    # What the presign function reads: a store leaving the register leaves every key.
+    assert ops.run("stores", "remove", "000000301")[0] == 0
+    code, table, _ = ops.run("stores", "key")
+    assert (code, table.splitlines()[2].split()) == (0, [key_id, "000000300"])
+    assert ops.run("stores", "key", key_id, "--remove")[:2] == (
+        0,
+        f"capss: {key_id} uploads for no license now\n",
+    )
+    assert ops.json("stores", "key", key_id) == {"api_keys": [{"id": key_id, "licenses": []}]}
+    assert ops.run("stores", "key", key_id, "--remove")[0] == 1
+
+
 def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     p = ops.p
     clean = p.drop_bytes(day_file("000000300", date(2026, 11, 23), "OPS1"), "day.xml")

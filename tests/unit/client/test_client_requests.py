@@ -496,6 +496,25 @@ def test_400_from_save_carries_capss_message() -> None:
     assert caught.value.http_status == 400
     assert caught.value.attempts == 1
     assert "Invalid XML: line 3" in str(caught.value)
+    # Records and alerts show CAPSS's message; a log line gets the bridge's words only.
+    assert caught.value.own_words() == (
+        "CAPSS rejected the upload of f.xml (HTTP 400): [19 characters from CAPSS withheld]"
+    )
+
+
+def test_capss_text_in_a_5xx_or_an_unreadable_answer_is_withheld_from_logs() -> None:
+    capss = current().on(
+        "/api/bulkimport/status/512679", httpx.Response(503, text="customer Quarrington")
+    )
+    with client_for(capss, sleeps=Sleeps()) as client, pytest.raises(CapssUnavailable) as caught:
+        client.status(STATUS_URL)
+    assert "Quarrington" in str(caught.value)
+    assert "Quarrington" not in caught.value.own_words()
+    capss = current().on("/api/bulkimport/save", httpx.Response(202, text="Quarrington"))
+    with client_for(capss) as client, pytest.raises(ProtocolError) as unreadable:
+        client.upload(io.BytesIO(b"<x/>"), "f.xml", FileKind.TRANSACTIONS)
+    assert "Quarrington" in str(unreadable.value)
+    assert "Quarrington" not in unreadable.value.own_words()
 
 
 def test_404_on_status_is_job_not_found() -> None:

@@ -59,9 +59,12 @@ class S3ObjectStore:
         version: str | None = answer.get("VersionId")
         return version
 
-    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+    def presign_put(self, bucket: str, key: str, seconds: int, metadata: dict[str, str]) -> str:
+        # SigV4 signs each x-amz-meta-* header: a PUT without them, or with other values, fails.
         url: str = self._client.generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "Metadata": metadata},
+            ExpiresIn=seconds,
         )
         return url
 

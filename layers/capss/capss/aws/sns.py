@@ -1,11 +1,19 @@
-"""Alerts out through the SNS topic that emails ops."""
+"""Alerts out through the SNS topic that emails ops, and the filters its subscriptions use."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from capss.pipeline.values import Alert
+from capss.pipeline.values import AUDIENCE_ATTRIBUTE, LICENSE_ATTRIBUTE, Alert
+
+OPS_FILTER_POLICY: dict[str, Any] = {AUDIENCE_ATTRIBUTE: [{"exists": False}]}
+"""Ops' subscription (the template's AlertEmailSubscription): all but the per-store copies."""
+
+
+def store_filter_policy(license_number: str) -> dict[str, Any]:
+    """A store's subscription: the alerts about its own files and its own copy of the
+    monitor's and the digest's messages, nothing naming another store."""
+    return {LICENSE_ATTRIBUTE: [license_number]}
 
 
 class SnsAlertSender:
@@ -20,12 +28,6 @@ class SnsAlertSender:
             name: {"DataType": "String", "StringValue": value}
             for name, value in alert.attributes.items()
         }
-        attributes.update(
-            {
-                name: {"DataType": "String.Array", "StringValue": json.dumps(list(values))}
-                for name, values in alert.lists.items()
-            }
-        )
         self._client.publish(
             TopicArn=self._topic_arn,
             Subject=alert.subject,

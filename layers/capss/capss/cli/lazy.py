@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from capss.client import client
     from capss.compliance import calendar, monitor, stores
     from capss.intake import convert, reader, report, validate, xsd
+    from capss.pipeline import presign
 
 MODULES = {
     "aws_ops": "capss.aws.ops",
@@ -27,6 +28,7 @@ MODULES = {
     "convert": "capss.intake.convert",
     "metadata": "importlib.metadata",
     "monitor": "capss.compliance.monitor",
+    "presign": "capss.pipeline.presign",
     "reader": "capss.intake.reader",
     "report": "capss.intake.report",
     "stores": "capss.compliance.stores",
@@ -41,6 +43,7 @@ __all__ = [
     "convert",
     "metadata",
     "monitor",
+    "presign",
     "reader",
     "report",
     "stores",

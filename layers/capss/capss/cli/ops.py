@@ -83,6 +83,11 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
     )
     add.add_argument("--email", help="also send this store's alerts here (SNS, filtered)")
     add.add_argument(
+        "--api-key",
+        metavar="KEYID",
+        help="the id of an upload endpoint API key that may then upload for this license",
+    )
+    add.add_argument(
         "--first-day",
         metavar="DATE",
         help="the first day a report is owed (default for a new store: today, its zone)",
@@ -94,6 +99,15 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         " file before the monitor names them (default 0)",
     )
     _bind(add, _stores_add)
+    key = store_commands.add_parser(
+        "key",
+        parents=[where],
+        help="which licenses an upload endpoint API key uploads for (all keys without KEYID)",
+    )
+    key.add_argument("key_id", nargs="?", metavar="KEYID", help="the API key's id, not its value")
+    key.add_argument("licenses", nargs="*", metavar="LICENSE", help="also upload for these")
+    key.add_argument("--remove", action="store_true", help="the key uploads for no license")
+    _bind(key, _stores_key)
     quiet = store_commands.add_parser(
         "quiet", parents=[where], help="say a store had nothing to report on these days"
     )
@@ -256,9 +270,12 @@ def _stores_add(args: argparse.Namespace) -> int:
         first_day=args.first_day or "",
         quiet_days=args.quiet_days or "",
     )
+    key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
     store = _save_store(stack, given, fields)
+    if key_id:
+        stack.upload_keys.bind(key_id, frozenset({store.license}))
     if args.json:
-        _print_json(_store_json(store))
+        _print_json({**_store_json(store), **({"api_key": key_id} if key_id else {})})
     else:
         print(
             f"capss: {store.license} is expected on {store.days_text} ({store.timezone})"
@@ -266,6 +283,43 @@ def _stores_add(args: argparse.Namespace) -> int:
         )
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
+        if key_id:
+            print(f"capss: the API key {key_id} uploads for {store.license}")
+    return EXIT_OK
+
+
+def _stores_key(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    keys = stack.upload_keys
+    if args.key_id is None:
+        if args.licenses or args.remove:
+            raise lazy.aws_ops.OpsError("name the key: capss stores key KEYID [LICENSE...]")
+        bindings = keys.bindings()
+    else:
+        key_id = lazy.presign.api_key_id(args.key_id)
+        if args.remove and args.licenses:
+            raise lazy.aws_ops.OpsError("--remove takes the key's every license: give no LICENSE")
+        if args.remove:
+            removed = keys.unbind(key_id)
+            print(f"capss: {key_id} {'uploads for no license now' if removed else 'was not bound'}")
+            return EXIT_OK if removed else EXIT_NOT_DONE
+        if args.licenses:
+            registered = {s.license for s in stack.register.stores()}
+            unknown = sorted(set(args.licenses) - registered)
+            if unknown:
+                raise lazy.aws_ops.OpsError(
+                    f"not registered: {' '.join(unknown)[:200]} (capss stores add LICENSE first)"
+                )
+            keys.bind(key_id, frozenset(args.licenses))
+        bindings = {key_id: keys.licenses_for_key(key_id)}
+    if args.json:
+        _print_json(
+            {"api_keys": [{"id": k, "licenses": sorted(v)} for k, v in sorted(bindings.items())]}
+        )
+        return EXIT_OK
+    rows = [["api key id", "uploads for"]]
+    rows += [[k, " ".join(sorted(v)) or "(no license)"] for k, v in sorted(bindings.items())]
+    print(_table(rows))
     return EXIT_OK
 
 
@@ -306,6 +360,7 @@ def _stores_remove(args: argparse.Namespace) -> int:
         return EXIT_NOT_DONE
     last = args.last_day or datetime.now(store.zone).date()
     stack.register.remove_store(args.license, last)
+    stack.upload_keys.forget_license(args.license)
     print(f"capss: {args.license} removed: no report is owed after {last}")
     return EXIT_OK
 
@@ -410,6 +465,12 @@ def _submissions_show(args: argparse.Namespace) -> int:
         **record.to_item(),
         "file_id": record.pk,
         "execution": lazy.aws_ops.execution(stack, record.execution_arn),
+        # The table's TTL deletes the record about then (DynamoDB: within days after).
+        "expires": (
+            datetime.fromtimestamp(record.expires_at, UTC).isoformat(timespec="seconds")
+            if record.expires_at
+            else None
+        ),
     }
     if args.json:
         _print_json(story)
@@ -431,6 +492,8 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "on_error",
         "alerted",
         "duplicate_of",
+        "customer_data",
+        "expires",
         "error",
         "hint",
     ):

@@ -269,26 +269,30 @@ class CapssClient:
             code = response.status_code
             if code >= 500 and (code not in _NOT_TAKEN_STATUSES or _has_submission(response)):
                 # A 500, or a gateway's 502/504, may come after CAPSS created the job.
+                excerpt = self._excerpt(response)
                 raise CapssUnavailable(
-                    f"CAPSS answered HTTP {code} to {what}; it may have taken the file:"
-                    f" {self._excerpt(response)}",
+                    f"CAPSS answered HTTP {code} to {what}; it may have taken the file: {excerpt}",
                     retry_after=_retry_after(response),
                     maybe_accepted=True,
+                    quoted=excerpt,
                 )
             self._refuse(response, what)
             body = self._json(response, what)
             link = _status_link(body.get("links"))
             if link is None and not _completed(body):
+                excerpt = self._excerpt(response)
                 raise ProtocolError(
-                    f"CAPSS accepted {filename} but gave no status link: {self._excerpt(response)}"
+                    f"CAPSS accepted {filename} but gave no status link: {excerpt}", quoted=excerpt
                 )
             submission = body.get("submission")
             submission_id = submission.get("submissionId") if isinstance(submission, dict) else None
             # Both go into the record, the execution input and alerts: no real one is this long.
             if len(link or "") > _MAX_LINK_LENGTH or len(str(submission_id or "")) > _MAX_ID_LENGTH:
+                excerpt = self._excerpt(response)
                 raise ProtocolError(
                     f"CAPSS's answer to {what} carries a status link or submission id too long"
-                    f" to be real: {self._excerpt(response)}"
+                    f" to be real: {excerpt}",
+                    quoted=excerpt,
                 )
             return body
 
@@ -423,24 +427,30 @@ class CapssClient:
                 f"CAPSS is rate limiting {what} (HTTP 429)", retry_after=_retry_after(response)
             )
         if code >= 500:
+            excerpt = self._excerpt(response)
             raise CapssUnavailable(
-                f"CAPSS answered HTTP {code} to {what}: {self._excerpt(response)}",
+                f"CAPSS answered HTTP {code} to {what}: {excerpt}",
                 retry_after=_retry_after(response),
+                quoted=excerpt,
             )
         if 400 <= code < 500:
-            message = _capss_message(response)
+            message = self._scrub(_capss_message(response))
             raise RequestRejected(
-                f"CAPSS rejected {what} (HTTP {code}): {self._scrub(message)}",
+                f"CAPSS rejected {what} (HTTP {code}): {message}",
                 http_status=code,
-                capss_message=self._scrub(message),
+                capss_message=message,
             )
-        raise ProtocolError(f"CAPSS answered HTTP {code} to {what}: {self._excerpt(response)}")
+        excerpt = self._excerpt(response)
+        raise ProtocolError(f"CAPSS answered HTTP {code} to {what}: {excerpt}", quoted=excerpt)
 
     def _json(self, response: httpx.Response, what: str, *, quote: bool = True) -> dict[str, Any]:
         body = _json_object(response)
         if body is None:
             shown = self._excerpt(response) if quote else f"{len(response.content)} bytes withheld"
-            raise ProtocolError(f"CAPSS's answer to {what} is not a JSON object: {shown}")
+            raise ProtocolError(
+                f"CAPSS's answer to {what} is not a JSON object: {shown}",
+                quoted=shown if quote else "",
+            )
         return body
 
     def _excerpt(self, response: httpx.Response) -> str:

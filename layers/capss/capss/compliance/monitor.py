@@ -469,7 +469,6 @@ def compose_check_alert(result: CheckResult) -> Alert:
                 f"      what to do: {stuck.advice}",
             ]
         lines += _section("Stuck files", stuck_lines)
-    licenses = stores or sorted({s.record.license or "" for s in result.stuck} - {""})
     return Alert(
         subject=subject[:100],
         body="\n".join(lines) + "\n",
@@ -477,8 +476,27 @@ def compose_check_alert(result: CheckResult) -> Alert:
             "outcome": "early_warning" if result.kind is CheckKind.EARLY else "missed_report",
             "kind": "monitor",
         },
-        lists={"license": tuple(licenses)},
     )
+
+
+def check_alerts(result: CheckResult) -> list[Alert]:
+    """Ops' alert naming every store, then each store's copy naming only its own days and
+    stuck files: a store's subscription never reads about another store."""
+    if result.clear:
+        return []
+    licenses = {day.license for day in result.days}
+    licenses |= {stuck.record.license for stuck in result.stuck if stuck.record.license}
+    alerts = [compose_check_alert(result)]
+    for number in sorted(licenses):
+        own = CheckResult(
+            result.kind,
+            result.run_at,
+            tuple(day for day in result.days if day.license == number),
+            tuple(stuck for stuck in result.stuck if stuck.record.license == number),
+            stores=1,
+        )
+        alerts.append(compose_check_alert(own).for_store(number))
+    return alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,8 +540,7 @@ def run_check(
         )
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
     result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores))
-    alert = None if result.clear else compose_check_alert(result)
-    return alert_once(deps, result.check_id, result.to_json(), alert)
+    return alert_once(deps, result.check_id, result.to_json(), check_alerts(result))
 
 
 def check_id(now: datetime, name: str) -> str:
@@ -532,14 +549,16 @@ def check_id(now: datetime, name: str) -> str:
 
 
 def alert_once(
-    deps: MonitorDeps, check: str, summary: dict[str, Any], alert: Alert | None
+    deps: MonitorDeps, check: str, summary: dict[str, Any], alerts: list[Alert]
 ) -> dict[str, Any]:
-    """Sends the run's alert unless a retry of the same run already did; records the run."""
+    """Sends the run's alerts unless a retry of the same run already did; records the run.
+    A run that fails part-way sends them all again on its retry: twice rather than never."""
     earlier = deps.stores.get_check(check)
-    if alert is None or (earlier and earlier.get("alerted")):
+    if not alerts or (earlier and earlier.get("alerted")):
         summary["alerted"] = bool(earlier and earlier.get("alerted"))
     else:
-        deps.alerts.send(alert)
+        for alert in alerts:
+            deps.alerts.send(alert)
         summary["alerted"] = True
     deps.stores.put_check(check, summary)
     return summary

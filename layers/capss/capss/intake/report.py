@@ -163,6 +163,8 @@ class ValidationReport:
     days: tuple[TransactionDay, ...] = ()
     transactions_on_other_days: int = 0
     """Transactions on dates beyond the `DAYS_LIMIT` kept in `days`."""
+    customer_data: int = 0
+    """Transactions whose customer fields hold data (the `customer-not-on-file` warnings)."""
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -107,6 +107,7 @@ def validate_stream(
         last_transaction_at=rules.last_transaction_at,
         days=rules.days.days(),
         transactions_on_other_days=rules.days.beyond,
+        customer_data=rules.customer_data,
     )
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from capss.errors import NeedsPersonError
-from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES, CustomerFields
 from capss.pipeline import advice
+from capss.pipeline.records import RETENTION_DAYS
 
 
 class SettingsError(NeedsPersonError):
@@ -131,6 +132,10 @@ class SubmitSettings:
     """The shipped mapping that converts files under incoming/csv/<license>/."""
     stores_table_name: str | None = None
     """The register: each store's zone, and where quiet-day markers are recorded."""
+    customer_fields: CustomerFields = CustomerFields.ON_FILE
+    """What a file whose customer fields hold data becomes (`capss.pipeline.onfile`)."""
+    retention_days: int = RETENTION_DAYS
+    """Days a record is kept after the file arrived (the table's TTL)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -151,6 +156,15 @@ class SubmitSettings:
             event_bus=env.get("EVENT_BUS_NAME") or None,
             csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
             stores_table_name=_text(env, "STORES_TABLE_NAME"),
+            customer_fields=CustomerFields(
+                _choice(
+                    env,
+                    "CUSTOMER_FIELDS",
+                    CustomerFields.ON_FILE.value,
+                    tuple(choice.value for choice in CustomerFields),
+                )
+            ),
+            retention_days=int(_number(env, "RETENTION_DAYS", RETENTION_DAYS)),
         )
 
 
@@ -235,6 +249,7 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
 class PresignSettings:
     bucket_name: str
     upload_seconds: int
+    stores_table_name: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PresignSettings:
@@ -242,4 +257,5 @@ class PresignSettings:
         return cls(
             bucket_name=_text(env, "BUCKET_NAME"),
             upload_seconds=min(max(int(_number(env, "UPLOAD_URL_SECONDS", 300)), 1), 3600),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
         )
