@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from capss.aws.ops import Stack
-from capss.cli.ops import report_days
-from capss.compliance.monitor import DayState
+from capss.cli.ops import month_report
+from capss.compliance.monitor import DayState, StoreDay
 from capss.compliance.stores import ExpectedStore
 from capss.pipeline.files import quiet_marker
 
@@ -46,11 +46,17 @@ def ops_stack(p: Pipeline) -> Stack:
     )
 
 
+def report_days(p: Pipeline, since: date, until: date) -> list[StoreDay]:
+    """`capss report`'s days, every store's."""
+    report = month_report(ops_stack(p), since, until)
+    return [d.status for row in report.rows for d in row.days]
+
+
 def states(p: Pipeline, license_number: str, since: date, until: date) -> dict[int, str]:
     """`capss report`'s states for one store, by day of the month."""
     return {
         d.day.day: d.state.value
-        for d in report_days(ops_stack(p), since, until)
+        for d in report_days(p, since, until)
         if d.license == license_number
     }
 
@@ -137,8 +143,7 @@ def test_nothing_to_report_is_said_by_the_pos_or_by_ops_and_a_quiet_store_is_nam
     assert named(early) == {("000000303", "2026-11-23", "missing")}
     with clock(at(2026, 11, 24, 11)):
         monday = {
-            d.license: d.state
-            for d in report_days(ops_stack(p), date(2026, 11, 23), date(2026, 11, 23))
+            d.license: d.state for d in report_days(p, date(2026, 11, 23), date(2026, 11, 23))
         }
     assert monday["000000300"] is DayState.NOTHING_TO_REPORT
     assert monday["000000302"] is DayState.NOTHING_TO_REPORT

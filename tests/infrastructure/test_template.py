@@ -131,7 +131,7 @@ def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
     required = {"TABLE_NAME", "STORES_TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN"}
     required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}
-    required |= {"EVENT_BUS_NAME", "BUCKET_NAME"}  # the stack's own names
+    required |= {"EVENT_BUS_NAME", "BUCKET_NAME", "REPORTS_BUCKET"}  # the stack's own names
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -470,6 +470,7 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
             "MonitorFinalHour": "6",
             "DailyDigest": "true",
             "DigestHour": "8",
+            "MonthlyPage": "true",
         },
     )
     runs = {}
@@ -493,10 +494,17 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
             "cron(0 8 * * ? *)",
             {"check": "digest", "time": "<aws.scheduler.scheduled-time>"},
         ),
+        # The month's first seven days after the final check: the function writes last
+        # month's page on the first business day among them.
+        "MonthPage": (
+            "cron(30 6 1-7 * ? *)",
+            {"check": "month_page", "time": "<aws.scheduler.scheduled-time>"},
+        ),
     }
-    # The digest is optional: off unless asked for.
-    default = Template.load(TEMPLATE).resolve(events["Digest"]["Properties"])
-    assert default["State"] == "DISABLED"
+    # The digest and the monthly page are optional: off unless asked for.
+    for optional in ("Digest", "MonthPage"):
+        default = Template.load(TEMPLATE).resolve(events[optional]["Properties"])
+        assert default["State"] == "DISABLED"
 
 
 def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resources) -> None:

@@ -87,6 +87,28 @@ class S3ObjectStore:
         return data
 
 
+class S3PageShelf:
+    """The monthly page, written where ops open it (`aws s3 presign`): shown, not downloaded."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put_page(self, key: str, html: str) -> str:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=html.encode("utf-8"),
+                ContentType="text/html; charset=utf-8",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise TransientError(
+                f"S3 could not write s3://{self._bucket}/{key} just now"
+            ) from error
+        return f"s3://{self._bucket}/{key}"
+
+
 @contextlib.contextmanager
 def _reading(ref: FileRef) -> Iterator[None]:
     """S3's answers while reading a file, in the library's terms: gone or forbidden needs a

@@ -216,6 +216,10 @@ class MonitorSettings:
     lookback_days: int
     """How many days back the final check keeps naming an unreported day."""
     stuck_after_minutes: int
+    reports_bucket: str | None = None
+    """Where the monthly page is written (the intake bucket, under reports/)."""
+    chain: str = ""
+    """The stack's name: the monthly page's title."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MonitorSettings:
@@ -229,6 +233,8 @@ class MonitorSettings:
             chain_closures=_dates(env, "CHAIN_CLOSURES"),
             lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
             stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),
+            reports_bucket=env.get("REPORTS_BUCKET") or None,
+            chain=env.get("STACK_NAME", ""),
         )
 
 
