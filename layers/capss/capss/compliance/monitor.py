@@ -135,23 +135,22 @@ def day_items(record: FileRecord, day: date, store: ExpectedStore) -> int | None
 def saved_share(record: FileRecord, day_items_count: int) -> tuple[int | None, bool]:
     """(items CAPSS saved of the day, whether all were): from CAPSS's file totals.
 
-    `complete` saved every item; with issues, duplicates are items CAPSS already holds, so
-    only error items are unsaved. CAPSS counts per file: a file whose items all errored
-    reports no day, one with some errors leaves each of its days partly reported (the count
-    is the day's own only when the file holds that day alone)."""
-    if record.outcome is Outcome.COMPLETE:
-        return day_items_count, True
+    Duplicates are items CAPSS already holds; error items are the ones it did not save.
+    CAPSS counts per file: a file whose items all errored reports no day, one with some
+    errors leaves each of its days partly reported (the count is the day's own only when
+    the file holds that day alone). When CAPSS says neither how many errored nor how many it
+    saved, the day counts as reported: the file's own complete_with_issues alert tells ops."""
     counts = record.counts
-    errors, saved = counts.errors, counts.saved
-    if errors == 0:
-        return day_items_count, True
     total = record.items or counts.items
-    if saved == 0 or (saved is None and errors and total and errors >= total):
+    unsaved = counts.errors
+    if unsaved is None and None not in (total, counts.saved, counts.duplicates):
+        unsaved = (total or 0) - (counts.saved or 0) - (counts.duplicates or 0)
+    if record.outcome is Outcome.COMPLETE or not unsaved or unsaved < 0:
+        return day_items_count, True
+    if total is not None and unsaved >= total:
         return 0, False
     one_day = len(record.transaction_days) <= 1 and not record.transactions_on_other_days
-    if one_day and saved is not None:
-        return min(saved, day_items_count), saved >= day_items_count
-    return None, False
+    return (max(day_items_count - unsaved, 0) if one_day else None), False
 
 
 def store_day(
