@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,11 +43,9 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
-LOCAL_ENVIRONMENT = {
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
-"""Added to every function's environment: no X-Ray daemon and no CloudWatch here."""
+LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+"""Added to every function's environment: no X-Ray daemon here. Metrics stay on: their
+embedded-metric-format lines go to the handlers' log, as Lambda's would to CloudWatch."""
 
 
 @dataclass(frozen=True)
@@ -650,10 +647,7 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
     saved_stdout = sys.stdout
     sys.stdout = _ThreadRoutedOutput(saved_stdout, log)
     try:
-        with warnings.catch_warnings():
-            # A function that adds no metric (the status check) is normal here, not news.
-            warnings.filterwarnings("ignore", message="No application metrics to publish")
-            yield
+        yield
     finally:
         sys.stdout = saved_stdout
         if saved_stream is not None and isinstance(handler, logging.StreamHandler):

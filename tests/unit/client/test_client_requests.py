@@ -14,7 +14,7 @@ import httpx
 import pytest
 from capss.client.api import Api
 from capss.client.auth import BearerAuth, Origin, Token, TokenCache
-from capss.client.client import CapssClient, ClientConfig
+from capss.client.client import CapssClient, ClientConfig, Request, RequestObserver
 from capss.errors import (
     BadCredentials,
     CapssError,
@@ -110,6 +110,7 @@ def client_for(
     cache: TokenCache | None = None,
     clock: Callable[[], float] | None = None,
     max_retries: int = 3,
+    on_request: RequestObserver | None = None,
 ) -> CapssClient:
     config = ClientConfig(
         base_url=BASE, api=api, client_id="apitest", client_secret=SECRET, max_retries=max_retries
@@ -121,6 +122,7 @@ def client_for(
         sleep=sleeps or Sleeps(),
         clock=clock or (lambda: 1000.0),
         jitter=lambda: 0.5,
+        on_request=on_request,
     )
 
 
@@ -463,6 +465,29 @@ def test_a_second_401_is_bad_credentials() -> None:
     with client_for(capss) as client, pytest.raises(BadCredentials):
         client.status(STATUS_URL)
     assert capss.paths().count("/api/bulkimport/status/512679") == 2
+
+
+def test_every_attempt_is_told_with_its_kind_time_and_failure() -> None:
+    capss = current().on(
+        "/api/bulkimport/save",
+        httpx.Response(503, text="down"),
+        httpx.Response(202, json=ACCEPTED),
+    )
+    heard: list[tuple[Request, float, bool]] = []
+    with client_for(capss, on_request=lambda *told: heard.append(told)) as client:
+        client.upload(io.BytesIO(b"<capssUpload/>"), "f.xml", FileKind.TRANSACTIONS)
+        client.status(STATUS_URL)
+        capss.on("/api/bulkimport/status/512679", httpx.Response(404))
+        with pytest.raises(JobNotFound):
+            client.status(STATUS_URL)
+    assert [(request, failed) for request, _, failed in heard] == [
+        (Request.TOKEN, False),
+        (Request.UPLOAD, True),
+        (Request.UPLOAD, False),
+        (Request.STATUS, False),
+        (Request.STATUS, True),
+    ]
+    assert all(milliseconds >= 0 for _, milliseconds, _ in heard)
 
 
 # -- error mapping and retries --------------------------------------------------------------

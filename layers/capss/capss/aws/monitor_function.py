@@ -17,6 +17,7 @@ from capss.compliance.monitor import CheckKind, MonitorDeps, run_check
 from capss.compliance.monthly import run_month_page
 from capss.pipeline.records import utcnow
 from capss.pipeline.settings import MonitorSettings, SettingsError
+from capss.telemetry import Metric, measure
 
 
 @cold_start
@@ -61,11 +62,19 @@ def monitor(event: dict[str, Any]) -> dict[str, Any]:
             extra_holidays=settings.extra_holidays,
             chain_closures=settings.chain_closures,
         )
-    return run_check(
-        CheckKind(str(event.get("check", ""))[:10]),
+    kind = CheckKind(str(event.get("check", ""))[:10])
+    summary = run_check(
+        kind,
         scheduled_time(event),
         deps,
         chain_closures=settings.chain_closures,
         lookback_days=settings.lookback_days,
         stuck_after=timedelta(minutes=settings.stuck_after_minutes),
     )
+    counts = summary["counts"]
+    measure(Metric.STORE_DAYS_MISSED, counts["missed"], Check=kind.value)
+    if kind is CheckKind.FINAL:
+        # The early check's window is the deadline day itself: nothing in it can be late.
+        measure(Metric.STORE_DAYS_LATE, counts["late"], Check=kind.value)
+    measure(Metric.STUCK_FILES, counts["stuck"])
+    return summary

@@ -301,6 +301,8 @@ class CheckResult:
     """Only the days that need action."""
     stuck: tuple[StuckFile, ...]
     stores: int
+    late: int = 0
+    """The days due within the check's window that CAPSS got after their deadline."""
 
     @property
     def check_id(self) -> str:
@@ -315,6 +317,7 @@ class CheckResult:
             "check": self.kind.value,
             "run_at": iso(self.run_at),
             "stores": self.stores,
+            "counts": {"missed": len(self.days), "late": self.late, "stuck": len(self.stuck)},
             "days": [day.to_json() for day in self.days[:LINES_LIMIT]],
             "stuck": [stuck.to_json() for stuck in self.stuck[:LINES_LIMIT]],
         }
@@ -335,8 +338,9 @@ def check_days(
     lookback_days: int,
     quiet: frozenset[date] = frozenset(),
 ) -> list[StoreDay]:
-    """The store's days this check must name: due today and not reported (early), or due
-    before today within the lookback and not reported in full (final)."""
+    """The store's days due within this check's window, reported or not: due today (early),
+    or due before today within the lookback (final). A silent day of a store that may stay
+    quiet is left out until the run of them passes its allowance."""
     today = now.astimezone(store.zone).date()
     if kind is CheckKind.EARLY:
         first_due, last_due = today, today
@@ -344,15 +348,13 @@ def check_days(
         first_due, last_due = today - timedelta(days=lookback_days), today - timedelta(days=1)
     # A deadline is at most a couple of weeks after its day (holidays in a row, weekends).
     candidates = trading_days(store, first_due - timedelta(days=14), last_due, chain_closures)
-    named = []
+    due = []
     for day in candidates:
         if not first_due <= calendar.deadline(day) <= last_due:
             continue
         status = store_day(
             store, day, records, calendar, chain_closures=chain_closures, quiet=quiet
         )
-        if status.state not in NAMED_STATES:
-            continue
         if status.state is DayState.MISSING and store.quiet_days:
             run = _silent_run(
                 store,
@@ -364,8 +366,8 @@ def check_days(
             )
             if run <= store.quiet_days:
                 continue
-        named.append(status)
-    return named
+        due.append(status)
+    return due
 
 
 def _silent_run(
@@ -524,10 +526,10 @@ def run_check(
     back = timedelta(days=2 * max((s.quiet_days for s in stores), default=0))
     since = since_for(first - back)
     quiet = deps.stores.quiet_days(first - back)
-    days: list[StoreDay] = []
+    due: list[StoreDay] = []
     for store in stores:
         records = deps.history.files_for_license(store.license, since)
-        days += check_days(
+        due += check_days(
             kind,
             store,
             now,
@@ -537,8 +539,10 @@ def run_check(
             lookback_days=lookback_days,
             quiet=frozenset(day for number, day in quiet if number == store.license),
         )
+    days = [day for day in due if day.state in NAMED_STATES]
+    late = sum(1 for day in due if day.state is DayState.LATE)
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
-    result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores))
+    result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores), late)
     return alert_once(deps, result.check_id, result.to_json(), check_alerts(result))
 
 

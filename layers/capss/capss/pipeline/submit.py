@@ -41,6 +41,7 @@ from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import with_credentials
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, quiet_marker, refs_from_s3_notification, route
+from capss.pipeline.finish import count_outcome
 from capss.pipeline.onfile import handle_customer_data
 from capss.pipeline.ports import (
     AlertSender,
@@ -58,7 +59,7 @@ from capss.pipeline.ports import (
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, expiry, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
 from capss.pipeline.values import LicenseCredentials
-from capss.telemetry import about, logger, metrics
+from capss.telemetry import Metric, about, logger, measure
 
 LEASE = timedelta(minutes=10)
 """Longer than the submit function's timeout: an expired lease means that attempt died."""
@@ -163,6 +164,7 @@ def _give_up(
         deps.records.save(record)
     except RecordChanged:
         return  # another attempt moved the file on: its story, not this one's
+    count_outcome(record)
     tell(record, deps, where=settings.deployment, alert_on_complete=False)
 
 
@@ -337,7 +339,7 @@ def _validate_and_send(
     # Before the poller starts: its steps write the record too, and would race this save.
     announce(record, deps.records, deps.events, where=settings.deployment)
     deps.executions.start(name, poller_input(record, settings))
-    metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
+    measure(Metric.FILES_SUBMITTED, 1)
     logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
     return record
 
@@ -477,7 +479,6 @@ def _reject(
     if any(problem.get("code") == "xsd-unusable" for problem in record.problems):
         record.hint = advice.xsd_unusable(settings.deployment)
     record.outcome = Outcome.REJECTED
-    metrics.add_metric(name="FilesRejected", unit="Count", value=1)
     return _finish_early(record, deps, settings)
 
 
@@ -517,6 +518,7 @@ def _finish_early(
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
+    count_outcome(record)
     tell(record, deps, where=settings.deployment, alert_on_complete=alert_on_complete)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
