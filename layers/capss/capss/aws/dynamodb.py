@@ -1,4 +1,5 @@
-"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at)."""
+"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at;
+sparse GSI `alerts-pending` on alert_pending)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from capss.pipeline.records import (
 )
 
 FILE_PREFIX = "FILE#"
+PENDING_INDEX = "alerts-pending"
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -165,7 +167,7 @@ class DynamoRecordStore:
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
                     " #outcome = :processing, #alerted = :false"
-                    " REMOVE #error, #hint"
+                    " REMOVE #error, #hint, #pending"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk)"
@@ -186,6 +188,7 @@ class DynamoRecordStore:
                     "#alerted": "alerted",
                     "#error": "error",
                     "#hint": "hint",
+                    "#pending": "alert_pending",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,
@@ -305,6 +308,17 @@ class DynamoRecordStore:
             ),
         )
         return [FileRecord.from_item(item) for item in items]
+
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        # The `alerts-pending` index is sparse: it holds only the records whose mark is set, for
+        # the seconds between marking and sending, so the sweep's scan reads next to nothing.
+        keys = all_pages(
+            self._table.scan,
+            IndexName=PENDING_INDEX,
+            FilterExpression=Attr("alert_pending").lt(iso(before)),
+        )
+        records = (self.get(str(key["pk"])) for key in keys)
+        return [r for r in records if r is not None and r.alert_pending and r.alerted]
 
 
 def all_pages(operation: Any, **kwargs: Any) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ class ShippedMapping:
 def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     settings = SubmitSettings.from_env()
     objects = S3ObjectStore(aws_client("s3"))
+    dynamodb = aws_client("dynamodb")  # one client for the records and the register
     xsd_uri = settings.xsd_uri
 
     @functools.cache
@@ -56,6 +57,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         return objects.read_uri(xsd_uri) if xsd_uri else None
 
     dynamodb = aws_client("dynamodb")
+    register = DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name))
     deps = SubmitDeps(
         records=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         objects=objects,
@@ -65,10 +67,11 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
+        uploaders=register,
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
         convert=ShippedMapping(settings.csv_mapping),
-        stores=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name or "")),
+        stores=register,
     )
     return settings, deps
 

@@ -8,6 +8,7 @@ Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -15,7 +16,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,17 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         help="for a store that does not trade every open day: open days in a row without a"
         " file before the monitor names them (default 0)",
     )
+    add.add_argument(
+        "--uploader",
+        nargs="+",
+        default=[],
+        metavar="PRINCIPAL",
+        help="may file for this license: an IAM user's id (AIDA...), a role's (AROA..., any"
+        " session) or a role session's (AROA...:session)",
+    )
+    add.add_argument(
+        "--remove-uploader", nargs="+", default=[], metavar="PRINCIPAL", help="may no longer"
+    )
     _bind(add, _stores_add)
     key = store_commands.add_parser(
         "key",
@@ -113,6 +125,23 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
     quiet.add_argument("license", metavar="LICENSE")
     quiet.add_argument("dates", nargs="+", metavar="DATE", help="YYYY-MM-DD")
     _bind(quiet, _stores_quiet)
+    chain = store_commands.add_parser(
+        "chain-uploader",
+        parents=[where],
+        help="who may file for every license (the chain's own export job): list, add, remove",
+    )
+    chain.add_argument("principals", nargs="*", metavar="PRINCIPAL", help="AIDA..., AROA...")
+    chain.add_argument("--remove", action="store_true", help="remove them instead of adding")
+    _bind(chain, _stores_chain_uploader)
+    policy = store_commands.add_parser(
+        "policy",
+        parents=[where],
+        help="the IAM policy that lets an uploader drop files for these licenses only",
+    )
+    policy.add_argument(
+        "licenses", nargs="*", metavar="LICENSE", help="none: the chain's own uploader's policy"
+    )
+    _bind(policy, _stores_policy)
     _bind(store_commands.add_parser("list", parents=[where], help="the stores"), _stores_list)
     remove = store_commands.add_parser(
         "remove",
@@ -251,11 +280,16 @@ def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedSto
         **{name: getattr(current, name) for name in STORE_FIELDS if name not in fields},
         closures=current.closures | given.closures,
         last_day=None,
+        uploaders=current.uploaders | given.uploaders,
     )
 
 
-def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> ExpectedStore:
+def _save_store(
+    stack: Stack, store: ExpectedStore, fields: set[str], removed: frozenset[str] = frozenset()
+) -> ExpectedStore:
     store = _merged(stack, store, fields)
+    if removed:
+        store = dataclasses.replace(store, uploaders=store.uploaders - removed)
     stack.register.put_store(store)
     if store.email and "email" in fields:
         lazy.aws_ops.subscribe_store(stack, store.license, store.email)
@@ -265,18 +299,21 @@ def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> Expecte
 def _stores_add(args: argparse.Namespace) -> int:
     stack = _stack(args)
     fields = {name for name in STORE_FIELDS if getattr(args, name) is not None}
-    given = lazy.stores.ExpectedStore.parse(
-        license_number=args.license,
-        name=args.name or "",
-        days=args.days or "",
-        timezone=args.timezone or "",
-        closures=args.closures,
-        email=args.email,
-        first_day=args.first_day or "",
-        quiet_days=args.quiet_days or "",
-    )
+    with _input_error():
+        given = lazy.stores.ExpectedStore.parse(
+            license_number=args.license,
+            name=args.name or "",
+            days=args.days or "",
+            timezone=args.timezone or "",
+            closures=args.closures,
+            email=args.email,
+            uploaders=args.uploader,
+            first_day=args.first_day or "",
+            quiet_days=args.quiet_days or "",
+        )
+        removed = lazy.stores.parse_uploaders(args.remove_uploader)
     key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
-    store = _save_store(stack, given, fields)
+    store = _save_store(stack, given, fields, removed)
     if key_id:
         stack.upload_keys.bind(key_id, frozenset({store.license}))
     if args.json:
@@ -288,8 +325,56 @@ def _stores_add(args: argparse.Namespace) -> int:
         )
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
+        if args.uploader or args.remove_uploader:
+            print(f"capss: {store.license} may be filed for by {_uploaders_text(stack, store)}")
         if key_id:
             print(f"capss: the API key {key_id} uploads for {store.license}")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _input_error() -> Iterator[None]:
+    """A register entry the command cannot use: exit 2 with the entry's own message."""
+    try:
+        yield
+    except lazy.stores.StoreError as error:
+        raise lazy.aws_ops.OpsError(str(error)) from None
+
+
+def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
+    chain = stack.register.chain_uploaders()
+    named = [*sorted(store.uploaders), *(f"{p} (chain-wide)" for p in sorted(chain))]
+    return ", ".join(named) or "nobody: its files will be rejected"
+
+
+def _stores_chain_uploader(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    register = stack.register
+    with _input_error():
+        given = lazy.stores.parse_uploaders(args.principals)
+    chain = register.chain_uploaders()
+    if given:
+        chain = chain - given if args.remove else chain | given
+        register.put_chain_uploaders(chain)
+    if args.json:
+        _print_json({"chain_uploaders": sorted(chain)})
+    elif chain:
+        print(f"capss: may file for every license: {', '.join(sorted(chain))}")
+    else:
+        print(
+            "capss: no chain-wide uploader: only each store's registered uploaders may file"
+            " (capss stores add LICENSE --uploader PRINCIPAL)"
+        )
+    return EXIT_OK
+
+
+def _stores_policy(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    with _input_error():
+        licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
+    access = lazy.upload_access
+    arn = access.bucket_arn(stack.output("IntakeBucketName"), stack.session.region_name)
+    _print_json(access.upload_policy(arn, licenses))
     return EXIT_OK
 
 
@@ -329,28 +414,34 @@ def _stores_key(args: argparse.Namespace) -> int:
 
 
 def _stores_list(args: argparse.Namespace) -> int:
-    stores = _stack(args).register.stores()
+    stack = _stack(args)
+    stores = stack.register.stores()
+    chain = sorted(stack.register.chain_uploaders())
     if args.json:
-        _print_json({"stores": [_store_json(s) for s in stores]})
+        _print_json({"stores": [_store_json(s) for s in stores], "chain_uploaders": chain})
         return EXIT_OK
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
-        return EXIT_OK
-    rows = [["license", "name", "days", "timezone", "first day", "last day", "quiet", "closures"]]
-    rows += [
-        [
-            s.license,
-            s.name,
-            s.days_text,
-            s.timezone,
-            str(s.first_day or ""),
-            str(s.last_day or ""),
-            str(s.quiet_days or ""),
-            " ".join(sorted(d.isoformat() for d in s.closures)),
+    else:
+        header = "license name days timezone first_day last_day quiet closures email uploaders"
+        rows = [header.split()]
+        rows += [
+            [
+                s.license,
+                s.name,
+                s.days_text,
+                s.timezone,
+                str(s.first_day or ""),
+                str(s.last_day or ""),
+                str(s.quiet_days or ""),
+                " ".join(sorted(d.isoformat() for d in s.closures)),
+                s.email or "",
+                " ".join(sorted(s.uploaders)),
+            ]
+            for s in stores
         ]
-        for s in stores
-    ]
-    print(_table(rows))
+        print(_table(rows))
+    print(f"chain-wide uploaders: {' '.join(chain) or 'none'}")
     return EXIT_OK
 
 
@@ -486,6 +577,9 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "kind",
         "outcome",
         "phase",
+        "uploaded_by",
+        "uploaded_from",
+        "uploaded_at",
         "received_at",
         "submitted_at",
         "completed_at",

@@ -20,6 +20,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from capss.bounds import clip
 from capss.compliance.calendar import BusinessCalendar
 from capss.compliance.ports import StoreRegister
 from capss.compliance.stores import ExpectedStore
@@ -35,6 +36,8 @@ _PACIFIC = ZoneInfo("America/Los_Angeles")
 REPORTED_OUTCOMES = frozenset({Outcome.COMPLETE, Outcome.COMPLETE_WITH_ISSUES})
 LINES_LIMIT = 200
 """Lines per section of an alert (SNS takes 256 KB); the rest are counted."""
+WHY_LIMIT = 200
+"""Characters of a file's error quoted beside its day."""
 
 
 class DayState(enum.StrEnum):
@@ -82,6 +85,9 @@ class StoreDay:
         if self.saved is None:
             return f"CAPSS saved some of the day's {self.items} item(s) (it counts per file)"
         return f"CAPSS saved {self.saved} of the day's {self.items} item(s)"
+
+    why: str | None = None
+    """For a failed day, what became of its newest file, in words."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -204,6 +210,7 @@ def store_day(
         state = DayState.NOT_EXPECTED
     else:
         state = DayState.MISSING
+    newest = max(covering, key=lambda r: r.received_at or "", default=None)
     return StoreDay(
         license=store.license,
         store=store.name,
@@ -214,7 +221,20 @@ def store_day(
         reached_capss_at=reached,
         items=items,
         saved=saved_total if state is DayState.PARTLY else None,
+        why=failed_why(newest) if state is DayState.FAILED and newest else None,
     )
+
+
+def failed_why(record: FileRecord) -> str:
+    """What became of a file that reached no report: not every one failed to reach CAPSS."""
+    error = f" ({clip(record.error, WHY_LIMIT)})" if record.error else ""
+    if record.outcome is Outcome.TIMED_OUT:
+        return f"CAPSS accepted the file covering it and did not finish it{error}"
+    if record.outcome is Outcome.REJECTED:
+        return "the file covering it was rejected by the bridge, not sent"
+    if record.outcome in REPORTED_OUTCOMES:
+        return "CAPSS saved none of the items of the file holding it"
+    return f"the file covering it failed{error}"
 
 
 def trading_days(
@@ -442,7 +462,7 @@ def compose_check_alert(result: CheckResult) -> Alert:
             else:
                 what = {
                     DayState.MISSING: "missed: no file holds that day's transactions",
-                    DayState.FAILED: "missed: the file holding it did not reach CAPSS",
+                    DayState.FAILED: f"missed: {day.why}",
                     DayState.PROCESSING: "overdue: CAPSS has not finished the file",
                     DayState.PARTLY: f"partly reported: {day.saved_text}",
                 }[day.state]

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from capss.errors import NeedsPersonError
 from capss.intake.report import DEFAULT_TIMEZONE
+from capss.pipeline.uploaders import UploaderError, uploader_pattern
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DEFAULT_DAYS = frozenset(range(6))
@@ -27,6 +28,10 @@ STORE_PREFIX = "STORE#"
 QUIET_PREFIX = "QUIET#"
 QUIET_DAYS_LIMIT = 31
 """Quiet days in a row a store not trading every open day may leave unsaid."""
+CHAIN_UPLOADERS = "CHAIN#uploaders"
+"""The register item naming the uploaders that may file for every license."""
+UPLOADER_LIMIT = 50
+"""Uploaders kept per store, and chain-wide."""
 LICENSE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 NAME_LIMIT = 100
@@ -57,6 +62,8 @@ class ExpectedStore:
     quiet_days: int = 0
     """For a store that does not trade every open day: open days in a row without a file
     that the monitor leaves unnamed (the record still shows them missing)."""
+    uploaders: frozenset[str] = frozenset()
+    """Principals that may file for this license (`capss.pipeline.uploaders`)."""
 
     def __post_init__(self) -> None:
         if not LICENSE_PATTERN.match(self.license):
@@ -79,6 +86,7 @@ class ExpectedStore:
             raise StoreError(f"last day {self.last_day} is before the first, {self.first_day}")
         if not 0 <= self.quiet_days <= QUIET_DAYS_LIMIT:
             raise StoreError(f"quiet days: 0 to {QUIET_DAYS_LIMIT}")
+        check_uploaders(self.uploaders)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -114,6 +122,8 @@ class ExpectedStore:
                 item[name] = value.isoformat()
         if self.quiet_days:
             item["quiet_days"] = self.quiet_days
+        if self.uploaders:
+            item["uploaders"] = sorted(self.uploaders)
         return item
 
     @classmethod
@@ -128,6 +138,7 @@ class ExpectedStore:
             first_day=str(item.get("first_day") or ""),
             last_day=str(item.get("last_day") or ""),
             quiet_days=str(item.get("quiet_days") or ""),
+            uploaders=[str(value) for value in item.get("uploaders") or []],
         )
 
     @classmethod
@@ -143,6 +154,7 @@ class ExpectedStore:
         first_day: str = "",
         last_day: str = "",
         quiet_days: str = "",
+        uploaders: Iterable[str] = (),
     ) -> ExpectedStore:
         """From text as people write it (the CSV import, the command line)."""
         return cls(
@@ -155,7 +167,27 @@ class ExpectedStore:
             first_day=_one_date(first_day, "first day"),
             last_day=_one_date(last_day, "last day"),
             quiet_days=_count(quiet_days, "quiet days"),
+            uploaders=parse_uploaders(uploaders),
         )
+
+
+def parse_uploaders(values: Iterable[str]) -> frozenset[str]:
+    """Principal ids, given one by one or separated by spaces, commas or semicolons."""
+    found = set()
+    for value in values:
+        for part in re.split(r"[\s,;]+", value.strip()):
+            if part:
+                try:
+                    found.add(uploader_pattern(part))
+                except UploaderError as error:
+                    raise StoreError(str(error)) from None
+    return frozenset(found)
+
+
+def check_uploaders(uploaders: frozenset[str]) -> None:
+    if len(uploaders) > UPLOADER_LIMIT:
+        raise StoreError(f"uploaders: at most {UPLOADER_LIMIT}")
+    parse_uploaders(uploaders)
 
 
 def parse_days(text: str) -> frozenset[int]:
