@@ -116,6 +116,8 @@ BY_LICENSE_ATTRIBUTES = (
     "items",
     "first_transaction_at",
     "last_transaction_at",
+    "transaction_days",
+    "transactions_on_other_days",
     "submitted_at",
     "completed_at",
     "counts",

@@ -29,7 +29,7 @@ def runtime() -> tuple[MonitorSettings, MonitorDeps]:
         history=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         running=execution_running(aws_client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
-        calendar=BusinessCalendar(settings.extra_holidays),
+        calendar=BusinessCalendar(settings.extra_holidays, settings.removed_holidays),
     )
     return settings, deps
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import tzinfo
 from typing import Any
 
 from capss.aws.capss_clients import capss_clients, measured
@@ -40,8 +41,8 @@ class ShippedMapping:
 
         return load_mapping(self.name)
 
-    def convert(self, data: bytes, license_number: str) -> Conversion:
-        return self._mapping.convert(data, license_number)
+    def convert(self, data: bytes, license_number: str, zone: tzinfo | None = None) -> Conversion:
+        return self._mapping.convert(data, license_number, zone)
 
 
 @cold_start
@@ -55,6 +56,8 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     def official_xsd() -> bytes | None:
         return objects.read_uri(xsd_uri) if xsd_uri else None
 
+    dynamodb = aws_client("dynamodb")
+    register = DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name))
     deps = SubmitDeps(
         records=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         objects=objects,
@@ -64,10 +67,11 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
-        uploaders=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name)),
+        uploaders=register,
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
         convert=ShippedMapping(settings.csv_mapping),
+        stores=register,
     )
     return settings, deps
 

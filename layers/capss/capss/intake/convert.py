@@ -16,7 +16,7 @@ import io
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -26,6 +26,7 @@ from lxml import etree
 
 from capss.intake.report import (
     Conversion,
+    DayTally,
     IntakeLimits,
     Problem,
     ProblemLog,
@@ -139,8 +140,8 @@ class CsvMapping:
             seen.append(self.group_by)
         return list(dict.fromkeys(seen))
 
-    def convert(self, data: bytes, license_number: str) -> Conversion:
-        return convert(data, self, license_number)
+    def convert(self, data: bytes, license_number: str, zone: tzinfo | None = None) -> Conversion:
+        return convert(data, self, license_number, zone=zone)
 
     @property
     def required_columns(self) -> list[str | int]:
@@ -265,7 +266,11 @@ class _Row:
 
 
 def convert(
-    data: bytes, mapping: CsvMapping, license_number: str, limits: IntakeLimits | None = None
+    data: bytes,
+    mapping: CsvMapping,
+    license_number: str,
+    limits: IntakeLimits | None = None,
+    zone: tzinfo | None = None,
 ) -> Conversion:
     limits = limits or IntakeLimits()
     log = ProblemLog(limits.max_problems)
@@ -281,6 +286,9 @@ def convert(
     problems = log.problems()
     ok = not any(p.severity is Severity.ERROR for p in problems)
     times = [t.time for t in transactions.values()]
+    days = DayTally(zone)
+    for transaction in transactions.values():
+        days.add(transaction.time, len(transaction.items))
     csv_report = ValidationReport(
         kind=FileKind.TRANSACTIONS,
         problems=problems,
@@ -291,6 +299,8 @@ def convert(
         items=sum(len(t.items) for t in transactions.values()),
         first_transaction_at=min(times) if times else None,
         last_transaction_at=max(times) if times else None,
+        days=days.days(),
+        transactions_on_other_days=days.beyond,
     )
     xml = _build(license_number, transactions.values()) if ok and transactions else None
     return Conversion(report=csv_report, xml=xml)

@@ -380,9 +380,14 @@ EARLY_WARNING = (
 )
 MISSED = {
     "missing": (
-        "No file covers the day: ask the store to export and drop it now (a late report is"
-        " still owed, as soon as it can be made); if the store was closed that day,"
-        " `capss stores add LICENSE --closures DATE`."
+        "No file holds the day's transactions: ask the store to export and drop it now (a late"
+        " report is still owed, as soon as it can be made); if the store was closed that day,"
+        " `capss stores add LICENSE --closures DATE`; if it traded but had nothing to report,"
+        " `capss stores quiet LICENSE DATE` (or the POS drops incoming/quiet/LICENSE/DATE)."
+    ),
+    "partly_reported": (
+        "CAPSS saved only some of the day's items: `capss submissions show FILE_ID` lists the"
+        " error items; correct them in the POS and drop a file with those transactions."
     ),
     "failed": (
         "A file covering the day reached no report in CAPSS: act on that file's own alert"

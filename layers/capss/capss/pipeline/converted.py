@@ -7,6 +7,7 @@ changed. What was sent is that file: the record's note names its version.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import BinaryIO
 
 from capss.pipeline import advice
@@ -38,14 +39,16 @@ def convert_export(
     converter: CsvConverter,
     objects: ObjectStore,
     license_number: str,
+    zone: tzinfo | None = None,
 ) -> bool:
     """Puts the CAPSS file in place of the export in `local_copy`; False when the rows cannot
     be mapped (the record's problems then name each line and column)."""
     local_copy.seek(0)
-    conversion = converter.convert(local_copy.read(), license_number)
+    conversion = converter.convert(local_copy.read(), license_number, zone)
     if conversion.xml is None:
         report = conversion.report
         record.license, record.sha256 = license_number, report.sha256
+        record.note_facts(report)
         record.problems = [dict(problem) for problem in report.to_json()["problems"]]
         if any(problem.code in _UNMAPPABLE for problem in report.problems):
             record.hint = advice.CSV_UNMAPPABLE

@@ -4,6 +4,8 @@ Key layout (docs/pos.md documents it):
     incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
     incoming/item-updates/<license>/<name>.xml    corrections (item update)
     incoming/csv/<license>/<name>.csv             a POS's CSV export, converted to transactions
+    incoming/quiet/<license>/<YYYY-MM-DD>         an empty marker: nothing to report that day
+                                                  (recorded in the register, never sent)
 The license segment is optional for XML (only a chain-wide uploader may leave it out); when
 present the file's own license must match it. A CSV names no license of its own: its segment is
 required. A key deeper than `<kind>/<license>/<name>` is outside the layout: the license is the
@@ -16,6 +18,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -24,6 +27,7 @@ from capss.pipeline.uploaders import Uploader
 
 INCOMING_PREFIX = "incoming/"
 CSV_SEGMENT = "csv"
+QUIET_SEGMENT = "quiet"
 _EXECUTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXECUTION_NAME_MAX = 80
 
@@ -87,6 +91,24 @@ def route(key: str) -> Route | None:
     except ValueError:
         return None
     return Route(kind=kind, license_number=parts[2] if len(parts) == 4 else None)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietMarker:
+    license_number: str
+    day: date
+
+
+def quiet_marker(key: str) -> QuietMarker | None:
+    """`incoming/quiet/<license>/<YYYY-MM-DD>`; None for any other key (a malformed marker is
+    then refused as outside the layout)."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[:2] != ["incoming", QUIET_SEGMENT] or not parts[2]:
+        return None
+    try:
+        return QuietMarker(parts[2], date.fromisoformat(parts[3]))
+    except ValueError:
+        return None
 
 
 def refs_from_s3_notification(body: str | dict[str, Any]) -> list[FileRef]:

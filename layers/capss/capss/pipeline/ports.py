@@ -8,7 +8,7 @@ the simulator or `capss.pipeline.memory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -110,7 +110,21 @@ class CsvConverter(Protocol):
     @property
     def name(self) -> str: ...
 
-    def convert(self, data: bytes, license_number: str) -> Conversion: ...
+    def convert(
+        self, data: bytes, license_number: str, zone: tzinfo | None = None
+    ) -> Conversion: ...
+
+
+class StoreDesk(Protocol):
+    """What the submit path reads and writes in the compliance register."""
+
+    def zone(self, license_number: str) -> str | None:
+        """The registered store's IANA zone; None when it is not registered."""
+        ...
+
+    def record_quiet(self, license_number: str, day: date, source: str) -> None:
+        """The store says it has nothing to report for `day` (`source`: who said so)."""
+        ...
 
 
 class MessageQueue(Protocol):
@@ -204,4 +218,5 @@ class FileValidator(Protocol):
         limits: IntakeLimits | None = ...,
         expected_license: str | None = ...,
         xsd: bytes | None = ...,
+        zone: tzinfo | None = ...,
     ) -> ValidationReport: ...

@@ -131,7 +131,8 @@ class SubmitSettings:
     csv_mapping: str = "aimsi-report-wizard"
     """The shipped mapping that converts files under incoming/csv/<license>/."""
     stores_table_name: str = ""
-    """The register: who may upload for which license."""
+    """The register: who may upload for which license, each store's zone, and where
+    quiet-day markers are recorded."""
     presign_role_id: str | None = None
     """The presign function's role id (AROA...): its uploads file only for the license the
     URL signed."""
@@ -221,6 +222,8 @@ class MonitorSettings:
     topic_arn: str
     extra_holidays: frozenset[date]
     """Days the holidays package lacks (e.g. Native American Day): not business days."""
+    removed_holidays: frozenset[date]
+    """Days the package counts as holidays that the chain treats as business days."""
     chain_closures: frozenset[date]
     """Days the whole chain is closed: no store owes a report of them."""
     lookback_days: int
@@ -239,6 +242,7 @@ class MonitorSettings:
             stores_table_name=_text(env, "STORES_TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             extra_holidays=_dates(env, "EXTRA_HOLIDAYS"),
+            removed_holidays=_dates(env, "REMOVED_HOLIDAYS"),
             chain_closures=_dates(env, "CHAIN_CLOSURES"),
             lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
             stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 from capss.bounds import LIST_LIMIT, clip
 from capss.errors import (
@@ -39,7 +40,7 @@ from capss.pipeline.alerts import tell
 from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import with_credentials
 from capss.pipeline.events import announce
-from capss.pipeline.files import FileRef, refs_from_s3_notification, route
+from capss.pipeline.files import FileRef, quiet_marker, refs_from_s3_notification, route
 from capss.pipeline.finish import count_outcome
 from capss.pipeline.onfile import handle_customer_data
 from capss.pipeline.ports import (
@@ -54,6 +55,7 @@ from capss.pipeline.ports import (
     ObjectStore,
     Outlets,
     RecordStore,
+    StoreDesk,
     UploaderRegister,
 )
 from capss.pipeline.presign import METADATA_LICENSE
@@ -90,6 +92,9 @@ class SubmitDeps:
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
     events: EventPublisher | None = None
     convert: CsvConverter | None = None
+    stores: StoreDesk | None = None
+    """The register: a store's zone, and quiet-day markers (refused as outside the layout
+    without it)."""
 
 
 QUEUE_BACKOFF_FIRST = 120
@@ -117,6 +122,12 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
     attempt = int(message.get("attributes", {}).get("ApproximateReceiveCount", "1"))
     try:
         for ref in refs_from_s3_notification(message["body"]):
+            marker = quiet_marker(ref.key)
+            if marker is not None and deps.stores is not None:
+                # A statement for the register, not a file for CAPSS.
+                deps.stores.record_quiet(marker.license_number, marker.day, ref.uri)
+                logger.info("quiet day recorded", extra={"day": marker.day.isoformat()})
+                continue
             try:
                 submit_file(ref, deps, settings)
             except Exception as error:
@@ -346,6 +357,7 @@ def _validate_and_send(
 ) -> FileRecord:
     record.size = info.size
     kind = FileKind(record.kind)
+    zone = _store_zone(deps, key_license)
     with tempfile.TemporaryFile() as local_copy:
         # One bounded copy in /tmp serves the validator and the upload; the size limit is
         # enforced on the object's size before a byte is copied.
@@ -360,6 +372,7 @@ def _validate_and_send(
                 converter=deps.convert,
                 objects=deps.objects,
                 license_number=key_license or "",
+                zone=zone,
             )
             if not converted:
                 return _reject(record, deps, settings)
@@ -374,6 +387,7 @@ def _validate_and_send(
                 limits=IntakeLimits(max_bytes=settings.max_file_bytes),
                 expected_license=key_license,
                 xsd=deps.xsd(),
+                zone=zone,
             )
 
         report = validate(local_copy, size)
@@ -488,6 +502,15 @@ def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]
     }
 
 
+def _store_zone(deps: SubmitDeps, license_number: str | None) -> ZoneInfo | None:
+    """The registered store's zone, which dates transaction times given with an offset; None
+    (California's) for a store the register does not know or a key that names no license."""
+    if deps.stores is None or not license_number:
+        return None
+    name = deps.stores.zone(license_number)
+    return ZoneInfo(name) if name else None
+
+
 def _options(
     record: FileRecord, metadata: dict[str, str], settings: SubmitSettings
 ) -> tuple[str, str]:
@@ -512,14 +535,7 @@ def _note_report(record: FileRecord, report: ValidationReport, key_license: str 
     # A file too broken to name its license is still filed under its folder's, for ops filters.
     record.license = report.license_number or key_license
     record.sha256 = report.sha256
-    record.transactions = report.transactions
-    record.items = report.items
-    record.first_transaction_at = (
-        report.first_transaction_at.isoformat() if report.first_transaction_at else None
-    )
-    record.last_transaction_at = (
-        report.last_transaction_at.isoformat() if report.last_transaction_at else None
-    )
+    record.note_facts(report)
     # The validator keeps up to 200 problems; the record keeps the first ones, each clipped.
     problems = report.to_json()["problems"]
     record.problems = [
