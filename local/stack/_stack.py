@@ -224,7 +224,7 @@ class LocalStack:
         self._exit.enter_context(thread_safe_queues())
         self._exit.enter_context(thread_safe_asl_parser())
         self._exit.enter_context(_deaths_recorded(self.thread_deaths))
-        self.host = FunctionHost(self.account.functions)
+        self.host = FunctionHost(self.account.functions, before_handler=_routed_to(self.log))
         self._exit.enter_context(patched_lambda(self.host))
         self._exit.enter_context(_quiet_moto())
         self._exit.enter_context(_handler_output(self.log))
@@ -702,8 +702,8 @@ def _quiet_moto() -> Iterator[None]:
 class _ThreadRoutedOutput(io.TextIOBase):
     """stdout for the thread that started the stack; `log` for every other (the handlers')."""
 
-    def __init__(self, owner_stream: IO[str], log: IO[str]) -> None:
-        self._owner = threading.get_ident()
+    def __init__(self, owner_stream: IO[str], log: IO[str], owner: int | None = None) -> None:
+        self._owner = threading.get_ident() if owner is None else owner
         self._owner_stream = owner_stream
         self._log = log
 
@@ -735,6 +735,19 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
         sys.stdout = saved_stdout
         if saved_stream is not None and isinstance(handler, logging.StreamHandler):
             handler.setStream(saved_stream)
+
+
+def _routed_to(log: IO[str]) -> Callable[[], None]:
+    """Puts the handlers' router back on stdout when someone replaced it since the stack
+    started (pytest swaps in its own capture between a fixture's setup and the test)."""
+    owner = threading.get_ident()
+
+    def reroute() -> None:
+        current = sys.stdout
+        if not isinstance(current, _ThreadRoutedOutput):
+            sys.stdout = _ThreadRoutedOutput(current, log, owner)
+
+    return reroute
 
 
 def _reset_library() -> None:

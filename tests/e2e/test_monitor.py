@@ -277,6 +277,7 @@ def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
         "000000300 Main St: 2 file(s) (1 complete, 1 rejected); items saved 3, error items 0,"
         " duplicates 0\n"
         "  completed with validation warnings: monday.xml (1 warning(s))\n"
+        '  seller\'s data in customer fields, a copy reading "on file" sent instead: monday.xml\n'
         "000000302 Oak Ave: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
         "000000304 Pine Rd: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
         "  no file yet for yesterday: due by the end of Tue 2026-11-24\n"
