@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from capss import telemetry
 from capss.aws import wiring
+from capss.aws.dynamodb import DynamoRecordStore
 from capss.outcome import Outcome
 from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
@@ -193,6 +194,8 @@ class LocalStack:
         self._exit.enter_context(_quiet_moto())
         self._exit.enter_context(_handler_output(self.log))
         _reset_library()
+        # As ops does once after a deploy (`capss submissions reindex`): the table is new.
+        DynamoRecordStore(self.session.resource("dynamodb").Table(self.table)).fill_index()
         self._subscribe_inbox()
         self._subscribe_pos()
         self._start_poller()

@@ -146,7 +146,11 @@ def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     assert p.stack.record(clean)["outcome"] == "complete"  # type: ignore[index]
 
     code, _, err = ops.run("submissions", "show", "FILE#nope")
-    assert (code, err) == (2, "capss: error: no record FILE#nope (see `capss COMMAND --help`)\n")
+    assert (code, err) == (
+        2,
+        "capss: error: no record FILE#nope (list the files with `capss submissions list`"
+        " (file id in its last column))\n",
+    )
 
 
 def test_resubmit_ends_a_stuck_file_then_sends_it_as_a_new_version(ops: Ops) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from capss.aws.dynamodb import INDEX_FILLED_PK
 
 from tests.infrastructure.cfn import as_list, of_type, policy_documents, statements
 
@@ -165,6 +166,18 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
         ),
         (
             "MonitorFunction",
+            "OpenFilesAndMonths",
+            {"dynamodb:Query"},
+            {"Fn::Sub": "${SubmissionsTable.Arn}/index/open-or-month"},
+        ),
+        (
+            "MonitorFunction",
+            "IndexFilled",
+            {"dynamodb:GetItem"},
+            {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
+        ),
+        (
+            "MonitorFunction",
             "FilesReceived",
             {"dynamodb:Scan"},
             {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
@@ -206,3 +219,14 @@ def test_each_grant_names_its_resource(
     assert len(found) == 1, f"{owner} has no statement {sid}"
     assert actions <= set(as_list(found[0]["Action"]))
     assert resource in as_list(found[0]["Resource"])
+
+
+def test_the_monitor_reads_one_item_of_the_records_table_by_key(resources: Resources) -> None:
+    # The index's filled mark: never a file's record.
+    (statement,) = [
+        statement
+        for where, statement in _all_statements(resources)
+        if where.startswith("MonitorFunction") and statement.get("Sid") == "IndexFilled"
+    ]
+    leading = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+    assert leading == [INDEX_FILLED_PK]

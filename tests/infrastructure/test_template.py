@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
+from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES, INDEX
 from capss.client.api import Api
 from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES
 from capss.pipeline.settings import (
@@ -340,7 +340,7 @@ def test_submissions_table(resources: Resources) -> None:
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"]["SSEEnabled"] is True
-    (index,) = table["GlobalSecondaryIndexes"]
+    index, listed = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "by-license"
     assert index["KeySchema"] == [
         {"AttributeName": "license", "KeyType": "HASH"},
@@ -351,8 +351,14 @@ def test_submissions_table(resources: Resources) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": list(BY_LICENSE_ATTRIBUTES),
     }
+    assert listed["IndexName"] == INDEX
+    assert listed["KeySchema"] == [
+        {"AttributeName": "open_or_month", "KeyType": "HASH"},
+        {"AttributeName": "received_at", "KeyType": "RANGE"},
+    ]
+    assert listed["Projection"] == {"ProjectionType": "ALL"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"pk": "S", "license": "S", "received_at": "S"}
+    assert types == {"pk": "S", "license": "S", "received_at": "S", "open_or_month": "S"}
     assert resources["SubmissionsTable"]["DeletionPolicy"] == "Retain"
 
 

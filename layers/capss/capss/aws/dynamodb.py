@@ -1,10 +1,11 @@
-"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at)."""
+"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at,
+GSI `open-or-month` on open_or_month + received_at)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
@@ -25,6 +26,15 @@ from capss.pipeline.records import (
 )
 
 FILE_PREFIX = "FILE#"
+OPEN = "open"
+"""`open_or_month` of a record not final, or final with its alert owed."""
+INDEX_FILLED_PK = "INDEX#open-or-month"
+"""Written by `fill_index` once every record carries `open_or_month`: until then a reader
+cannot tell an old record missing from the index from a file that is not there, so it scans."""
+INDEX_NOT_FILLED = (
+    "the records' open-or-month index is not filled yet, so this read the whole table:"
+    " run `capss submissions reindex` once"
+)
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -125,12 +135,18 @@ changes none of it, so it writes nothing to the index (CAPSS's messages and raw 
 on the item; `capss submissions show` reads the item)."""
 
 
+INDEX = "open-or-month"
+"""Every file record: the open ones under `open`, the others under the month received
+(`YYYY-MM`), by received_at. The sweep and the listings read only what they need."""
+
+
 class DynamoRecordStore:
     """The record of each file version, one item a version, written conditionally; read back
     by license (the `by-license` index) for the monitor and the ops commands."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._filled = False
 
     @classmethod
     def for_table(cls, table_name: str) -> DynamoRecordStore:
@@ -162,7 +178,7 @@ class DynamoRecordStore:
                     " #phase = if_not_exists(#phase, :claimed),"
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
-                    " #outcome = :processing, #alerted = :false"
+                    " #outcome = :processing, #alerted = :false, #listed = :open"
                     " REMOVE #error, #hint"
                 ),
                 ConditionExpression=(
@@ -184,6 +200,7 @@ class DynamoRecordStore:
                     "#alerted": "alerted",
                     "#error": "error",
                     "#hint": "hint",
+                    "#listed": "open_or_month",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,
@@ -199,6 +216,7 @@ class DynamoRecordStore:
                     ":zero": 0,
                     ":one": 1,
                     ":false": False,
+                    ":open": OPEN,
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -246,7 +264,7 @@ class DynamoRecordStore:
     def save(self, record: FileRecord) -> None:
         with self._revised(record) as expected:
             self._table.put_item(
-                Item=record.to_item(),
+                Item={**record.to_item(), **_index_keys(record)},
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
@@ -276,17 +294,24 @@ class DynamoRecordStore:
         return [FileRecord.from_item(item) for item in items]
 
     def files_since(self, since: datetime) -> list[FileRecord]:
-        items = all_pages(
-            self._table.scan,
-            FilterExpression=Attr("pk").begins_with(FILE_PREFIX)
-            & Attr("received_at").gte(iso(since)),
-        )
+        if self.index_filled():
+            # The open files, then each month's closed ones: what was received since, no more.
+            items = self._listed(OPEN, since)
+            for month in _months(since.date(), utcnow().date()):
+                items += self._listed(month, since)
+        else:
+            items = all_pages(
+                self._table.scan,
+                FilterExpression=Attr("pk").begins_with(FILE_PREFIX)
+                & Attr("received_at").gte(iso(since)),
+            )
         records = (FileRecord.from_item(item) for item in items)
         return sorted(records, key=lambda r: r.received_at or "")
 
     def unfinished(self) -> list[FileRecord]:
-        # A scan, filtered: the table holds a few hundred thousand small items at most, read
-        # a couple of times a day (cents); an index of open files would be written on every step.
+        if self.index_filled():
+            return [FileRecord.from_item(item) for item in self._listed(OPEN)]
+        # Before `fill_index` ran, a record written by an older version is only found by a scan.
         needs_person = [o.value for o in Outcome if o.needs_person]
         items = all_pages(
             self._table.scan,
@@ -297,6 +322,90 @@ class DynamoRecordStore:
             ),
         )
         return [FileRecord.from_item(item) for item in items]
+
+    def _listed(self, under: str, since: datetime | None = None) -> list[dict[str, Any]]:
+        condition = Key("open_or_month").eq(under)
+        if since is not None:
+            condition &= Key("received_at").gte(iso(since))
+        return all_pages(self._table.query, IndexName=INDEX, KeyConditionExpression=condition)
+
+    def index_filled(self) -> bool:
+        """Whether every record is in the `open-or-month` index (`fill_index` ran); once
+        filled it stays so, and the answer is kept."""
+        if not self._filled:
+            self._filled = "Item" in self._table.get_item(Key={"pk": INDEX_FILLED_PK})
+        return self._filled
+
+    def fill_index(self) -> dict[str, int]:
+        """Puts each record written before the `open-or-month` index existed into it, then
+        marks the index filled: run once after deploying it (`capss submissions reindex`).
+
+        A record written meanwhile is left alone: its own write placed it."""
+        items = all_pages(
+            self._table.scan,
+            FilterExpression=Attr("pk").begins_with(FILE_PREFIX),
+            ProjectionExpression="pk, #phase, outcome, alerted, received_at, #revision, #listed",
+            ExpressionAttributeNames={
+                "#phase": "phase",
+                "#revision": "revision",
+                "#listed": "open_or_month",
+            },
+        )
+        placed = changed = 0
+        for item in items:
+            listed = _listed_under(
+                Outcome(item.get("outcome", Outcome.PROCESSING.value)),
+                bool(item.get("alerted")),
+                item.get("received_at"),
+            )
+            if listed is None or item.get("open_or_month") == listed:
+                continue
+            try:
+                self._table.update_item(
+                    Key={"pk": item["pk"]},
+                    UpdateExpression="SET #listed = :listed",
+                    ConditionExpression=(
+                        "#revision = :seen"
+                        if "revision" in item
+                        else "attribute_not_exists(#revision)"
+                    ),
+                    ExpressionAttributeNames={"#listed": "open_or_month", "#revision": "revision"},
+                    ExpressionAttributeValues={
+                        ":listed": listed,
+                        **({":seen": item["revision"]} if "revision" in item else {}),
+                    },
+                )
+                placed += 1
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                changed += 1
+        self._table.put_item(Item={"pk": INDEX_FILLED_PK, "filled_at": iso(utcnow())})
+        self._filled = True
+        return {"records": len(items), "placed": placed, "changed_meanwhile": changed}
+
+
+def _listed_under(outcome: Outcome, alerted: bool, received_at: str | None) -> str | None:
+    """A record's `open_or_month`: `open` while it is not final or owes its alert (the sweep
+    reads only those), then the month it was received (a listing reads only its months)."""
+    if outcome is Outcome.PROCESSING or (outcome.needs_person and not alerted):
+        return OPEN
+    return received_at[:7] if received_at else None
+
+
+def _index_keys(record: FileRecord) -> dict[str, str]:
+    listed = _listed_under(record.outcome, record.alerted, record.received_at)
+    return {"open_or_month": listed} if listed else {}
+
+
+def _months(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first`'s to `last`'s."""
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def all_pages(operation: Any, **kwargs: Any) -> list[dict[str, Any]]:

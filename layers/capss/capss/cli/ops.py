@@ -2,7 +2,8 @@
 
 Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or by
 `--local FILE` (what `python -m local serve` writes), and follows `capss`'s conventions:
-`--json` for JSON, one error line on stderr, exit 0 done, 1 not done, 2 usage.
+`--json` for JSON (the same exit code as text), one error line on stderr; exit codes are
+`capss.cli.exits.OPS_EXITS`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capss.cli import lazy
+from capss.cli.exits import FOR_OUTCOME, Exit
 from capss.kinds import ON_DUP_CHOICES
 from capss.outcome import Outcome
 
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from capss.compliance.stores import ExpectedStore
     from capss.pipeline.records import FileRecord
 
-EXIT_OK, EXIT_NOT_DONE = 0, 1
 IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
 REPORT_DAYS_LIMIT = 370
 
@@ -92,6 +93,12 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     listing.add_argument("--since", type=_date, help="YYYY-MM-DD (default: 7 days ago)")
     listing.add_argument("--outcome", choices=[o.value for o in Outcome])
     _bind(listing, _submissions_list)
+    reindex = file_commands.add_parser(
+        "reindex",
+        parents=[where],
+        help="put records written before the open-or-month index into it (once, after deploying)",
+    )
+    _bind(reindex, _submissions_reindex)
     show = file_commands.add_parser("show", parents=[where], help="one file's whole story")
     show.add_argument("file", metavar="FILE_ID|KEY")
     _bind(show, _submissions_show)
@@ -132,7 +139,9 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     )
     report.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD")
     report.add_argument("--until", type=_date, help="YYYY-MM-DD (default: yesterday)")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--format", choices=("table", "csv"), default="table", help="text form (--json: JSON)"
+    )
     _bind(report, _report)
 
 
@@ -142,8 +151,12 @@ def _bind(parser: argparse.ArgumentParser, command: Command) -> None:
         # `out` is main's output writer: these commands print their own tables and JSON.
         if bool(args.stack) == bool(args.local):
             parser.error("give the stack: --stack NAME or --local FILE (not both)")
-        with lazy.aws_ops.aws_refusals():
-            return command(args)
+        try:
+            with lazy.aws_ops.aws_refusals():
+                return command(args)
+        except lazy.aws_ops.OpsError as error:
+            error.hint = error.hint or f"see `{parser.prog} --help`"
+            raise
 
     parser.set_defaults(command=run)
 
@@ -224,17 +237,17 @@ def _stores_add(args: argparse.Namespace) -> int:
         print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_list(args: argparse.Namespace) -> int:
     stores = _stack(args).register.stores()
     if args.json:
         _print_json({"stores": [_store_json(s) for s in stores]})
-        return EXIT_OK
+        return Exit.OK
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
-        return EXIT_OK
+        return Exit.OK
     rows = [["license", "name", "days", "timezone", "closures", "email"]]
     rows += [
         [
@@ -248,13 +261,16 @@ def _stores_list(args: argparse.Namespace) -> int:
         for s in stores
     ]
     print(_table(rows))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_remove(args: argparse.Namespace) -> int:
     removed = _stack(args).register.remove_store(args.license)
-    print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
-    return EXIT_OK if removed else EXIT_NOT_DONE
+    if args.json:
+        _print_json({"license": args.license, "removed": removed})
+    else:
+        print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
+    return Exit.OK if removed else Exit.REJECTED
 
 
 def _stores_import(args: argparse.Namespace) -> int:
@@ -281,14 +297,17 @@ def _stores_import(args: argparse.Namespace) -> int:
             )
         except lazy.stores.StoreError as error:
             raise lazy.aws_ops.OpsError(
-                f"{args.file}:{number}: {error} (nothing was imported)"
+                f"{args.file}:{number}: {error}",
+                hint=f"correct line {number} and import the file again: nothing was imported",
             ) from None
         fields = {name for name in ("name", "days", "timezone", "email") if row.get(name)}
         parsed.append((store, fields))
-    for store, fields in parsed:
-        _save_store(stack, store, fields)
-    print(f"capss: {len(parsed)} store(s) imported")
-    return EXIT_OK
+    saved = [_save_store(stack, store, fields) for store, fields in parsed]
+    if args.json:
+        _print_json({"stores": [_store_json(store) for store in saved]})
+    else:
+        print(f"capss: {len(saved)} store(s) imported")
+    return Exit.OK
 
 
 # ---------------------------------------------------------------- submissions
@@ -297,12 +316,16 @@ def _stores_import(args: argparse.Namespace) -> int:
 def _submissions_list(args: argparse.Namespace) -> int:
     since = args.since or (datetime.now(UTC).date() - timedelta(days=7))
     moment = datetime.combine(since, time(), tzinfo=UTC)
-    records = lazy.aws_ops.records_since(_stack(args), moment, args.license)
+    stack = _stack(args)
+    note = None if args.license else lazy.aws_ops.unindexed_note(stack)
+    if note:
+        print(f"capss: {note}", file=sys.stderr)
+    records = lazy.aws_ops.records_since(stack, moment, args.license)
     if args.outcome:
         records = [r for r in records if r.outcome.value == args.outcome]
     if args.json:
         _print_json({"files": [_summary(r) for r in records]})
-        return EXIT_OK
+        return Exit.OK
     rows = [["received", "license", "file", "outcome", "transactions", "file id"]]
     rows += [
         [
@@ -316,7 +339,20 @@ def _submissions_list(args: argparse.Namespace) -> int:
         for r in records
     ]
     print(_table(rows) if records else f"no files received since {since}")
-    return EXIT_OK
+    return Exit.OK
+
+
+def _submissions_reindex(args: argparse.Namespace) -> int:
+    counts = _stack(args).records.fill_index()
+    if args.json:
+        _print_json(counts)
+    else:
+        print(
+            f"capss: {counts['records']} record(s) read, {counts['placed']} put into the index"
+            f" ({counts['changed_meanwhile']} written meanwhile, placed by that write);"
+            " the sweep and the listings now read the index"
+        )
+    return Exit.OK
 
 
 def _span(record: FileRecord) -> str:
@@ -348,7 +384,7 @@ def _submissions_show(args: argparse.Namespace) -> int:
     }
     if args.json:
         _print_json(story)
-        return EXIT_OK
+        return Exit.OK
     for name in (
         "file_id",
         "license",
@@ -387,7 +423,7 @@ def _submissions_show(args: argparse.Namespace) -> int:
     if story["execution"]:
         run = story["execution"]
         print(f"{'execution:':17}{run['status']} {run['arn']}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _submissions_status(args: argparse.Namespace) -> int:
@@ -409,7 +445,7 @@ def _submissions_status(args: argparse.Namespace) -> int:
         print(f"  counts: {counts}")
         for message in answer["messages"]:
             print(f"  {message}")
-    return EXIT_OK if result.outcome in (Outcome.COMPLETE, Outcome.PROCESSING) else EXIT_NOT_DONE
+    return FOR_OUTCOME[result.outcome]
 
 
 def _resubmit(args: argparse.Namespace) -> int:
@@ -418,13 +454,15 @@ def _resubmit(args: argparse.Namespace) -> int:
     stuck = record.unattended()
     if not record.outcome.is_final and not stuck:
         raise lazy.aws_ops.OpsError(
-            f"{record.name} is still being processed ({record.phase.value}): wait"
+            f"{record.name} is still being processed ({record.phase.value})",
+            hint=f"wait; `capss submissions show '{record.pk}'` shows where it stands",
         )
     if (record.maybe_in_capss or record.submission_id) and not args.force:
         raise lazy.aws_ops.OpsError(
             f"CAPSS may already have {record.name} (submission"
-            f" {record.submission_id or 'unanswered'}): look for it in CAPSS, then repeat with"
-            " --force (and --on-dup skipDuplicates so CAPSS skips what it has)"
+            f" {record.submission_id or 'unanswered'})",
+            hint="look for it in CAPSS, then repeat with --force (and --on-dup skipDuplicates"
+            " so CAPSS skips what it has)",
         )
     if stuck:
         # Ended first: an SQS redelivery that comes later finds it final and sends nothing.
@@ -435,32 +473,32 @@ def _resubmit(args: argparse.Namespace) -> int:
         _print_json({"file_id": new_id, "resent": record.pk})
     else:
         print(f"capss: {record.name} sent again as {new_id}: capss submissions show '{new_id}'")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _redrive(args: argparse.Namespace) -> int:
     moved = lazy.aws_ops.dead_letters(_stack(args), move=not args.dry_run)
     if args.json:
         _print_json({"dry_run": args.dry_run, "messages": moved})
-        return EXIT_OK
+        return Exit.OK
     verb = "would move" if args.dry_run else "moved"
     print(f"capss: {verb} {len(moved)} message(s) back to the intake queue")
     for message in moved:
         print(f"  {message['message_id']}: {' '.join(message['files'])}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _monitor(args: argparse.Namespace) -> int:
     event = {"check": args.check, **({"time": args.time} if args.time else {})}
     result = lazy.aws_ops.run_monitor(_stack(args), event)
+    days, stuck = result.get("days", []), result.get("stuck", [])
+    code = Exit.OK if not days and not stuck else Exit.REJECTED
     if args.json:
         _print_json(result)
-        return EXIT_OK
-    days, stuck = result.get("days", []), result.get("stuck", [])
+        return code
     print(
         f"capss: {args.check} check of {result.get('stores', 0)} store(s): {len(days)} day(s)"
-        f" and {len(stuck)} stuck file(s) need action"
-        + ("; the alert was sent" if result.get("alerted") else "")
+        f" and {len(stuck)} stuck file(s) need action{_alert_said(result)}"
     )
     for day in days:
         print(
@@ -468,7 +506,16 @@ def _monitor(args: argparse.Namespace) -> int:
         )
     for item in stuck:
         print(f"  {item['file_id']}: {item['why']}")
-    return EXIT_OK if not days and not stuck else EXIT_NOT_DONE
+    return code
+
+
+def _alert_said(result: dict[str, Any]) -> str:
+    if result.get("sent"):
+        return "; the alert was sent"
+    if result.get("alerted"):
+        # One alert a check and day: a re-run reports, it does not mail again.
+        return "; this check's alert went out in an earlier run, none was sent now"
+    return ""
 
 
 # ---------------------------------------------------------------- report
@@ -496,9 +543,9 @@ def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
 def _report(args: argparse.Namespace) -> int:
     until = args.until or (datetime.now(UTC).date() - timedelta(days=1))
     days = report_days(_stack(args), args.since, until)
-    if args.format == "json":
+    if args.json:
         _print_json({"days": [d.to_json() for d in days]})
-        return EXIT_OK
+        return Exit.OK
     header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
     rows = [
         [
@@ -516,4 +563,4 @@ def _report(args: argparse.Namespace) -> int:
         out.writerows([header, *rows])
     else:
         print(_table([header, *rows]) if rows else "no trading days of registered stores")
-    return EXIT_OK
+    return Exit.OK

@@ -407,12 +407,16 @@ def check_id(now: datetime, name: str) -> str:
 def alert_once(
     deps: MonitorDeps, check: str, summary: dict[str, Any], alert: Alert | None
 ) -> dict[str, Any]:
-    """Sends the run's alert unless a retry of the same run already did; records the run."""
+    """Sends the run's alert unless a retry of the same run already did; records the run.
+
+    `alerted`: the check's alert went out, by this run or an earlier one; `sent`: by this run
+    (a re-run must not say it alerted anyone again)."""
     earlier = deps.stores.get_check(check)
-    if alert is None or (earlier and earlier.get("alerted")):
-        summary["alerted"] = bool(earlier and earlier.get("alerted"))
-    else:
+    already = bool(earlier and earlier.get("alerted"))
+    sent = alert is not None and not already
+    if sent and alert is not None:
         deps.alerts.send(alert)
-        summary["alerted"] = True
+    summary["alerted"] = already or sent
+    summary["sent"] = sent
     deps.stores.put_check(check, summary)
     return summary
