@@ -229,6 +229,13 @@ def test_report_and_monitor(ops: Ops) -> None:
         " the alert was sent\n"
         "  000000301 Oak Ave: 2026-11-23 due 2026-11-24: missing\n"
     )
+    # Run again: the same findings, and no second mail; it says so.
+    code, out, _ = ops.run("monitor", "--check", "early", "--time", "2026-11-24T18:30:00Z")
+    assert code == 1
+    assert out.splitlines()[0].endswith(
+        "need action; this check's alert went out in an earlier run, none was sent now"
+    )
+    assert len([a for a in p.stack.alerts() if a.attributes.get("kind") == "monitor"]) == 1
 
 
 def test_a_command_without_its_stack_is_a_usage_error(

@@ -264,7 +264,7 @@ class DynamoRecordStore:
     def save(self, record: FileRecord) -> None:
         with self._revised(record) as expected:
             self._table.put_item(
-                Item={**record.to_item(), **_index_keys(record)},
+                Item={**record.to_item(), **index_keys(record)},
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
@@ -393,7 +393,9 @@ def _listed_under(outcome: Outcome, alerted: bool, received_at: str | None) -> s
     return received_at[:7] if received_at else None
 
 
-def _index_keys(record: FileRecord) -> dict[str, str]:
+def index_keys(record: FileRecord) -> dict[str, str]:
+    """The attributes that place a record in the `open-or-month` index (none before it has a
+    receipt time, which a claim always sets)."""
     listed = _listed_under(record.outcome, record.alerted, record.received_at)
     return {"open_or_month": listed} if listed else {}
 

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from capss.errors import NeedsPersonError
+from capss.errors import InputError
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DEFAULT_DAYS = frozenset(range(6))
@@ -28,7 +28,7 @@ CLOSURE_LIMIT = 400
 """Closure dates kept per store (about a year of daily closures)."""
 
 
-class StoreError(NeedsPersonError):
+class StoreError(InputError):
     """A store's entry is malformed: the message names the field and what is allowed."""
 
     hint = "Correct the entry and run the command again."
