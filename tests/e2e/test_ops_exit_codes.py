@@ -35,6 +35,7 @@ def test_the_doc_holds_the_ops_exit_table() -> None:
     assert any(ops_exit_table() in path.read_text(encoding="utf-8") for path in documents)
 
 
+@pytest.mark.timeout(900)  # some fifty commands, each building its AWS clients
 def test_every_ops_command_exits_as_the_table_says_in_text_and_json(
     pipeline: Callable[..., Pipeline], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,6 +8,7 @@ and parameters).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,12 +80,12 @@ class Stack:
             )
         return self.outputs[name]
 
-    @property
+    @functools.cached_property
     def records(self) -> DynamoRecordStore:
         resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
         return DynamoRecordStore(resource.Table(self.output("SubmissionsTableName")))
 
-    @property
+    @functools.cached_property
     def register(self) -> DynamoStoreRegister:
         resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
         return DynamoStoreRegister(resource.Table(self.output("StoresTableName")))

@@ -493,6 +493,8 @@ def _monitor(args: argparse.Namespace) -> int:
     result = lazy.aws_ops.run_monitor(_stack(args), event)
     days, stuck = result.get("days", []), result.get("stuck", [])
     code = Exit.OK if not days and not stuck else Exit.REJECTED
+    for note in result.get("notes", []):
+        print(f"capss: {note}", file=sys.stderr)
     if args.json:
         _print_json(result)
         return code
