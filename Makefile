@@ -45,6 +45,7 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint --ignore=URI statemachine/*.asl.json
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
+	$(BIN)/python -m local.doclinks README.md docs/*.md events/README.md
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

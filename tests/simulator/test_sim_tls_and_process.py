@@ -138,10 +138,10 @@ def test_stand_alone_defaults_to_the_doj_example_client() -> None:
         assert process.wait(timeout=10) == 0
 
 
-def test_the_readme_recipe_works_pasted_as_one_block(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```\n", readme.index("Against the local simulator:")) + 4
-    block = readme[start : readme.index("```", start)]
+def test_the_documented_recipe_works_pasted_as_one_block(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    start = page.index("```\n", page.index("Against the local simulator:")) + 4
+    block = page[start : page.index("```", start)]
     env_file = str(tmp_path / "sim.env")
     assert "/tmp/capss-sim.env" in block
     # The simulator is the block's background job: stopped however the block ends.

@@ -4,7 +4,6 @@ listings and `submissions list --license` read, counted call by call."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,10 +41,10 @@ class CountingClient:
 
 
 @pytest.fixture
-def client(aws: None) -> Iterator[CountingClient]:
+def client(aws: None) -> CountingClient:
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(**table_definition(TEMPLATE, "SubmissionsTable", "records"))
-    yield CountingClient(dynamodb)
+    return CountingClient(dynamodb)
 
 
 def store(client: CountingClient) -> DynamoRecordStore:
@@ -80,9 +79,7 @@ def test_a_record_leaves_the_open_files_once_final_and_alerted(client: CountingC
     assert listed_under(client, record) == (record.received_at or "")[:7]
     assert records.unfinished() == []
     # Listed under its month: a listing still finds it.
-    assert [r.pk for r in records.files_since(datetime.now(UTC) - timedelta(days=1))] == [
-        record.pk
-    ]
+    assert [r.pk for r in records.files_since(datetime.now(UTC) - timedelta(days=1))] == [record.pk]
 
 
 def test_the_sweep_finds_a_stuck_file_through_the_index_alone(client: CountingClient) -> None:

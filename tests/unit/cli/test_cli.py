@@ -265,11 +265,11 @@ def test_help_describes_every_option_with_its_default(capsys: pytest.CaptureFixt
     assert re.match(r"capss \d", capsys.readouterr().out)
 
 
-def test_readme_exit_code_table_is_the_codes_and_names_the_result_keys() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_documented_exit_code_table_is_the_codes_and_names_the_result_keys() -> None:
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert set(MEANINGS) == set(Exit)
-    assert exit_table() in readme
-    section = readme[readme.index("## The `capss` command") :]
+    assert exit_table() in page
+    section = page[page.index("## The `capss` command") :]
     for key in RESULT_KEYS:
         assert f'"{key}"' in section
 

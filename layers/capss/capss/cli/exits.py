@@ -1,9 +1,8 @@
 """What `capss` exits with, and the machine-readable code of every error it reports.
 
-The README's exit-code table is `exit_table()`'s output, and the ops commands' table is
-`ops_exit_table()`'s (tests hold both equal to the documentation, and run every ops command in
-text and JSON against `OPS_EXITS`), so a script's `case $?` and the documentation cannot drift
-apart.
+The exit-code tables in docs/operations.md are `exit_table()`'s and `ops_exit_table()`'s
+output (tests hold both equal to the doc, and run every ops command in text and JSON against
+`OPS_EXITS`), so a script's `case $?` and the documentation cannot drift apart.
 """
 
 from __future__ import annotations
@@ -96,7 +95,7 @@ class CommandError(CapssError):
 
 
 def exit_table() -> str:
-    """The README's table of exit codes."""
+    """The table of exit codes docs/operations.md shows."""
     rows = [f"| {code.value} | {MEANINGS[code]} |" for code in Exit]
     return "\n".join(["| exit | meaning |", "| --- | --- |", *rows])
 

@@ -26,7 +26,7 @@ RESULT_KEYS = (
     "next_step",
     "error",
 )
-"""One file's result, whichever command produced it (the README lists them)."""
+"""One file's result, whichever command produced it (docs/operations.md lists them)."""
 
 
 def display(path: Path | str) -> str:

@@ -1,6 +1,6 @@
 """Which file an S3 notification names, and what its key says about it.
 
-Key layout (the README documents it):
+Key layout (docs/pos.md documents it):
     incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
     incoming/item-updates/<license>/<name>.xml    corrections (item update)
     incoming/csv/<license>/<name>.csv             a POS's CSV export, converted to transactions
