@@ -161,12 +161,13 @@ def test_resubmit_ends_a_stuck_file_then_sends_it_as_a_new_version(ops: Ops) -> 
     p.stack.client("dynamodb").update_item(
         TableName=p.stack.table,
         Key={"pk": {"S": dropped.pk}},
-        UpdateExpression="SET phase = :claimed, outcome = :processing, lease_until = :over"
-        " REMOVE submission_id, status_url, maybe_in_capss, alerted",
+        UpdateExpression="SET phase = :claimed, outcome = :processing, lease_until = :over,"
+        " open_or_month = :open REMOVE submission_id, status_url, maybe_in_capss, alerted",
         ExpressionAttributeValues={
             ":claimed": {"S": "claimed"},
             ":processing": {"S": "processing"},
             ":over": {"S": "2026-11-24T00:00:00+00:00"},
+            ":open": {"S": "open"},
         },
     )
     code, out, err = ops.run("resubmit", dropped.pk)
