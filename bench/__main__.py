@@ -164,7 +164,7 @@ def _print(name: str, result: Any) -> None:
     elif name == "history":
         _table(
             f"Reads on a year of {result['records']:,} records ({result['open_files']} open,"
-            f" {result['mean_record_bytes']} bytes each), moto; time: median of {result['runs']}",
+            f" {result['mean_record_bytes']} bytes each), moto; time of {result['runs']} run",
             ["read", "requests", "items read", "read units (est.)", "time"],
             [
                 [
