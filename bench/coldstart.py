@@ -62,8 +62,11 @@ PATHS: dict[str, tuple[list[str], str]] = {
         "deps.stores._table._client.meta\ndeps.history._table._client.meta\n"
         "from datetime import date\ndeps.calendar.is_business_day(date(2026, 12, 1))\n",
     ),
-    # A URL signed for one key (no request): the S3 client.
-    "presign": (["s3"], "deps._client.meta\n"),
+    # The caller's key binding (one item), then a URL signed for one key: both clients.
+    "presign": (
+        ["dynamodb", "s3"],
+        "deps.keys._table._client.meta\ndeps.objects._client.meta\n",
+    ),
 }
 
 

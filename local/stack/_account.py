@@ -265,8 +265,12 @@ class AccountBuilder:
 
     def _subscription(self, logical_id: str, props: dict[str, Any]) -> None:
         props = self._resolve(props)
+        policy = props.get("FilterPolicy")
         arn = self._client("sns").subscribe(
-            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes={"FilterPolicy": json.dumps(policy)} if policy else {},
         )["SubscriptionArn"]
         self._register(logical_id, arn)
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
+from capss.aws.sns import store_filter_policy
 from capss.aws.stores import DynamoStoreRegister
 from capss.compliance.stores import ExpectedStore
 
@@ -107,8 +108,8 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
         "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: no file yet\n" in warning.body
     )
 
-    # Pine Rd's own subscription (filtered on its license) gets the alert naming it too.
-    assert _subjects(p, pine_inbox) == ["CAPSS early warning: no file yet from 2 store(s)"]
+    # Pine Rd's own subscription (filtered on its license) gets its own copy, naming it alone.
+    assert _subjects(p, pine_inbox) == ["CAPSS early warning: no file yet from 1 store(s)"]
 
     # Pine Rd reports after its deadline: late, but reported.
     drop(p, at(2026, 11, 25, 6), "000000304", day_file("000000304", monday, "PINE"), "pine.xml")
@@ -116,11 +117,7 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
     assert named(final) == {("000000302", "2026-11-23", "missing")}
     alert = monitor_alerts(p)[-1]
     assert alert.subject == "CAPSS missed report: 1 store(s) missed"
-    assert alert.attributes == {
-        "outcome": "missed_report",
-        "kind": "monitor",
-        "license": '["000000302"]',
-    }
+    assert alert.attributes == {"outcome": "missed_report", "kind": "monitor"}
     assert alert.body == (
         "The final check of Wed 2026-11-25 07:00 PST looked at 5 expected store(s). A report"
         " is due by the business day after the transactions (weekends and California holidays"
@@ -287,6 +284,41 @@ def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
     )
 
 
+def test_the_monthly_page_is_written_on_the_first_business_day(pipeline: Start) -> None:
+    p, register = start(pipeline, parameters={"MonthlyPage": "true"})
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    register.put_store(ExpectedStore(license="000000302", name="Oak Ave"))
+    monday = date(2026, 11, 23)
+    drop(p, at(2026, 11, 24, 9), "000000300", day_file("000000300", monday, "MON1"), "m.xml")
+    oak_inbox = _filtered_inbox(p, "000000302")
+
+    # The schedule runs on each of the month's first seven days; only the first business
+    # day writes the page of the month before: Tuesday the 1st of December, November's.
+    assert p.stack.run_schedule("MonthPage", at(2026, 11, 3, 7, 30))["written"] is None
+    run = p.stack.run_schedule("MonthPage", at(2026, 12, 1, 7, 30))
+    where = f"s3://{p.stack.bucket}/reports/2026-11.html"
+    assert run["written"] == where
+    page = p.stack.client("s3").get_object(Bucket=p.stack.bucket, Key="reports/2026-11.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    html = page["Body"].read().decode()
+    assert html.count('data-state="') == 2 * 30
+    assert '<td class="cell s-reported" data-day="2026-11-23" data-state="reported"' in html
+
+    (email,) = [a for a in p.stack.alerts() if a.attributes.get("kind") == "month_page"]
+    # Both trade Mon-Sat: 25 days each, of which Monday the 30th is due today, so not yet
+    # expected. Main St reported one of its 24 days due, Oak Ave none.
+    assert '<td class="cell s-not_expected" data-day="2026-11-30"' in html
+    assert email.subject == "CAPSS month page 2026-11: 2.1% on time, 47 missed, 0 late"
+    assert f"  {where}\n" in email.body
+    assert run["totals"]["due"] == 48
+    # The page names every store: a store's own subscription does not get it.
+    assert _subjects(p, oak_inbox) == []
+    # A retried run writes the page again but does not email twice; the next day does nothing.
+    assert p.stack.run_schedule("MonthPage", at(2026, 12, 1, 7, 30))["alerted"]
+    assert p.stack.run_schedule("MonthPage", at(2026, 12, 2, 7, 30))["written"] is None
+    assert len([a for a in p.stack.alerts() if a.attributes.get("kind") == "month_page"]) == 1
+
+
 def _filtered_inbox(p: Pipeline, license_number: str) -> str:
     """A queue subscribed to the alert topic as `capss stores add --email` subscribes."""
     sqs = p.stack.client("sqs")
@@ -298,11 +330,72 @@ def _filtered_inbox(p: Pipeline, license_number: str) -> str:
         TopicArn=p.stack.outputs()["AlertTopicArn"],
         Protocol="sqs",
         Endpoint=arn,
-        Attributes={"FilterPolicy": json.dumps({"license": [license_number]})},
+        Attributes={"FilterPolicy": json.dumps(store_filter_policy(license_number))},
     )
     return str(url)
 
 
+def _messages(p: Pipeline, url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue (SNS envelopes), taken off it."""
+    sqs, found = p.stack.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
 def _subjects(p: Pipeline, url: str) -> list[str]:
-    messages = p.stack.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"])["Subject"] for m in messages.get("Messages", [])]
+    return [message["Subject"] for message in _messages(p, url)]
+
+
+def test_each_stores_subscription_reads_only_about_its_own_store(pipeline: Start) -> None:
+    """Store A's address never reads a line about store B: not in a file's alert, the early
+    warning, the final check or the digest. Ops reads every store, and no store's copy."""
+    p, register = start(pipeline, parameters={"DailyDigest": "true"})
+    stores = {"000000300": "Main St", "000000302": "Oak Ave"}
+    inboxes = {number: _filtered_inbox(p, number) for number in stores}
+    for number, name in stores.items():
+        register.put_store(ExpectedStore(license=number, name=name))
+    monday = date(2026, 11, 23)
+    for number in stores:
+        bad = day_file(number, monday, f"OWN{number}", "store-0300-invalid.xml")
+        drop(p, at(2026, 11, 23, 17), number, bad, f"{number}.xml")
+    p.stack.run_schedule("Digest", at(2026, 11, 24, 8))
+    p.stack.run_schedule("EarlyWarning", at(2026, 11, 24, 10))
+    p.stack.run_schedule("FinalCheck", at(2026, 11, 25, 7))
+    # A CloudWatch alarm publishes with no message attributes at all.
+    p.stack.client("sns").publish(
+        TopicArn=p.stack.outputs()["AlertTopicArn"], Subject="ALARM", Message="an alarm"
+    )
+
+    for number, inbox in inboxes.items():
+        (other,) = set(stores) - {number}
+        with clock(at(2026, 11, 25, 8)):  # within the queue's retention of what was sent
+            got = _messages(p, inbox)
+        assert sorted(m["MessageAttributes"]["outcome"]["Value"] for m in got) == [
+            "digest",
+            "early_warning",
+            "missed_report",
+            "rejected",
+        ]
+        for message in got:
+            text = json.dumps(message)
+            assert other not in text, message["Subject"]
+            assert stores[other] not in text, message["Subject"]
+            assert number in message["Message"]
+            assert message["MessageAttributes"]["license"] == {"Type": "String", "Value": number}
+    ops = p.stack.alerts()
+    assert sorted(a.attributes.get("outcome", "alarm") for a in ops) == [
+        "alarm",
+        "digest",
+        "early_warning",
+        "missed_report",
+        "rejected",
+        "rejected",
+    ]
+    assert not [a for a in ops if "audience" in a.attributes]
+    for alert in ops:
+        if alert.attributes.get("kind") in ("monitor", "digest"):
+            assert "license" not in alert.attributes
+            assert all(f"{number} {name}" in alert.body for number, name in stores.items())

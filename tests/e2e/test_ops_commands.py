@@ -8,11 +8,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from capss.cli.main import main
 
 from tests.e2e.conftest import Pipeline
 from tests.e2e.test_monitor import day_file
+from tests.integration.compliance.month import dump_dom
+from tests.integration.compliance.test_month_page import figures_of, shown
 
 Start = Callable[..., Pipeline]
 
@@ -94,6 +97,40 @@ def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
     assert code == 2
     assert err.startswith(f"capss: error: {bad}:2: days: 'Funday' is not one of")
     assert [s["license"] for s in ops.json("stores", "list")["stores"]] == ["000000300"]
+
+
+def test_stores_key_binds_an_upload_api_key_to_registered_licenses(ops: Ops) -> None:
+    key_id = "a1b2c3d4e5"
+    code, out, _ = ops.run("stores", "add", "000000300", "--api-key", key_id)
+    assert code == 0
+    assert out.endswith(f"capss: the API key {key_id} uploads for 000000300\n")
+    # A typo for a license nobody registered binds nothing.
+    code, _, err = ops.run("stores", "key", key_id, "000000301")
+    assert code == 2
+    assert "not registered: 000000301" in err
+    ops.run("stores", "add", "000000301")
+    assert ops.json("stores", "key", key_id, "000000301") == {
+        "api_keys": [{"id": key_id, "licenses": ["000000300", "000000301"]}]
+    }
+    # The key's value, given by mistake, is refused before anything is stored.
+    value = "Wq3vK9xZ2mPb7LrT0yHs4NcE6uJd8GfA1iOk5QeX"
+    code, _, err = ops.run("stores", "key", value, "000000300")
+    assert code == 2
+    assert "never give the key's value" in err
+    assert value not in err
+    keys = ops.p.stack.client("dynamodb").scan(TableName=ops.p.stack.stores_table)["Items"]
+    assert value not in json.dumps(keys)
+
+    # What the presign function reads: a store leaving the register leaves every key.
+    assert ops.run("stores", "remove", "000000301")[0] == 0
+    code, table, _ = ops.run("stores", "key")
+    assert (code, table.splitlines()[2].split()) == (0, [key_id, "000000300"])
+    assert ops.run("stores", "key", key_id, "--remove")[:2] == (
+        0,
+        f"capss: {key_id} uploads for no license now\n",
+    )
+    assert ops.json("stores", "key", key_id) == {"api_keys": [{"id": key_id, "licenses": []}]}
+    assert ops.run("stores", "key", key_id, "--remove")[0] == 1
 
 
 def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
@@ -206,7 +243,7 @@ def test_redrive_lists_then_moves_the_dead_letters(ops: Ops) -> None:
     assert p.uploads("store-0300-clean.xml") == 1
 
 
-def test_report_and_monitor(ops: Ops) -> None:
+def test_report_and_monitor(ops: Ops, tmp_path: Path) -> None:
     p = ops.p
     ops.run("stores", "add", "000000300", "--name", "Main St")
     ops.run("stores", "add", "000000301", "--name", "Oak Ave")
@@ -221,6 +258,44 @@ def test_report_and_monitor(ops: Ops) -> None:
     # Sent today (after 2026-11-24): reported, but late.
     assert lines[1].startswith("000000300,Main St,2026-11-23,2026-11-24,reported_late,")
     assert lines[2] == "000000301,Oak Ave,2026-11-23,2026-11-24,missing,"
+
+    # The month page and the JSON of the same period: the same figures, as a browser shows them.
+    period = ("report", "--since", "2026-11-22", "--until", "2026-11-23")
+    report = ops.json(*period)
+    assert report["totals"] | {"states": None} == {
+        "due": 2,
+        "on_time": 0,
+        "late": 1,
+        "partly_reported": 0,
+        "processing": 0,
+        "missed": 1,
+        "on_time_rate": 0.0,
+        "states": None,
+    }
+    page = tmp_path / "month.html"
+    code, out, err = ops.run(*period, "--format", "html", "--output", str(page))
+    assert (code, out) == (0, "")
+    assert err == f"capss: wrote {page} (2 store(s), 2 day(s): 0 of 2 due on time, 1 missed)\n"
+    dom = lxml.html.fromstring(dump_dom(page).output)
+    assert {
+        (row.get("data-license"), td.get("data-day")): td.get("data-state")
+        for row in dom.xpath("//tbody/tr[@data-license]")
+        for td in row.xpath("td[@data-state]")
+    } == {(d["license"], d["day"]): d["state"] for d in report["days"]}
+    assert {
+        row.get("data-license"): figures_of(row) for row in dom.xpath("//tbody/tr[@data-license]")
+    } == {store["license"]: shown(store) for store in report["stores"]}
+    assert figures_of(dom.xpath("//tr[@data-chain]")[0]) == shown(report["totals"])
+    # The table ends with the same figures per store and for the chain.
+    code, text, _ = ops.run(*period)
+    assert code == 0
+    assert text.splitlines()[-5:] == [
+        "license    store    due  on time  late  partly  processing  missed  rate",
+        "---------  -------  ---  -------  ----  ------  ----------  ------  ----",
+        "000000300  Main St  1    0        1     0       0           0       0.0%",
+        "000000301  Oak Ave  1    0        0     0       0           1       0.0%",
+        "chain               2    0        1     0       0           1       0.0%",
+    ]
 
     # The early warning of Tuesday 10:00 in California (Monday's reports are due that day).
     code, out, _ = ops.run("monitor", "--check", "early", "--time", "2026-11-24T18:00:00Z")

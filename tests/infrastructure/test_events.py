@@ -10,11 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, S3Event, SQSEvent
 from capss.aws import wiring
 from capss.aws.monitor_function import scheduled_time
-from capss.aws.stores import DynamoStoreRegister
+from capss.aws.stores import DynamoStoreRegister, DynamoUploadKeys
 from capss.compliance.stores import ExpectedStore
 from capss.pipeline.files import FileRef, refs_from_s3_notification
 from capss.pipeline.finish import EXECUTION_STATUS_CHANGE, FinishDeps, finish, poller_stopped
@@ -45,6 +46,7 @@ POLL_KEYS = {"outcome", "wait_seconds", "polls", "waited_seconds", "within_budge
 CHECKED_POLL_KEYS = POLL_KEYS | {"not_found", "unreachable"}
 """What every status check returns; `answer` too once CAPSS has answered one."""
 FINAL_OUTCOMES = {"complete", "complete_with_issues", "failed", "timed_out"}
+TABLE_SHAPE = ("AttributeDefinitions", "KeySchema", "BillingMode")
 
 
 def test_s3_sqs_event_is_one_message_with_an_object_created_notification() -> None:
@@ -268,6 +270,14 @@ def test_the_presign_sample_is_the_templates_route_and_gets_an_upload_url(
 
     monkeypatch.setenv("BUCKET_NAME", "capss-intake-123456789012-local")
     monkeypatch.setenv("UPLOAD_URL_SECONDS", "300")
+    monkeypatch.setenv("STORES_TABLE_NAME", "capss-local-stores")
+    boto3.client("dynamodb").create_table(
+        TableName="capss-local-stores",
+        **{k: v for k, v in resources["StoresTable"]["Properties"].items() if k in TABLE_SHAPE},
+    )
+    # The sample's key, bound to the license of the key it asks for (`capss stores key`).
+    keys = DynamoUploadKeys(boto3.resource("dynamodb").Table("capss-local-stores"))
+    keys.bind(event.request_context.identity.api_key_id, frozenset({key.split("/")[2]}))
     wiring.reset()
     function = LocalFunction(
         logical_id="PresignFunction",
@@ -288,3 +298,4 @@ def test_the_presign_sample_is_the_templates_route_and_gets_an_upload_url(
     body = json.loads(response["body"])
     assert (body["key"], body["method"], body["expires_in"]) == (key, "PUT", 300)
     assert urlsplit(body["url"]).path.endswith(f"/{key}")
+    assert body["headers"]["x-amz-meta-capss-license"] == "000000300"

@@ -21,7 +21,8 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from capss.aws.dynamodb import FILE_PREFIX, INDEX_NOT_FILLED, DynamoRecordStore, all_pages
-from capss.aws.stores import DynamoStoreRegister
+from capss.aws.sns import store_filter_policy
+from capss.aws.stores import DynamoStoreRegister, DynamoUploadKeys
 from capss.errors import InputError
 from capss.outcome import Outcome
 from capss.pipeline.files import refs_from_s3_notification
@@ -89,6 +90,11 @@ class Stack:
     def register(self) -> DynamoStoreRegister:
         resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
         return DynamoStoreRegister(resource.Table(self.output("StoresTableName")))
+
+    @property
+    def upload_keys(self) -> DynamoUploadKeys:
+        resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
+        return DynamoUploadKeys(resource.Table(self.output("StoresTableName")))
 
 
 def deployed(name: str, region: str | None = None) -> Stack:
@@ -254,12 +260,13 @@ def _files_named(body: str) -> list[str]:
 
 
 def subscribe_store(stack: Stack, license_number: str, email: str) -> None:
-    """The store's own alerts by email: a subscription filtered on the alerts' license."""
+    """The store's own alerts by email: a subscription filtered on the alerts' license, so it
+    gets alerts about its own files and its own copy of the monitor's and digest's messages."""
     stack.client("sns").subscribe(
         TopicArn=stack.output("AlertTopicArn"),
         Protocol="email",
         Endpoint=email,
-        Attributes={"FilterPolicy": json.dumps({"license": [license_number]})},
+        Attributes={"FilterPolicy": json.dumps(store_filter_policy(license_number))},
     )
 
 

@@ -59,9 +59,12 @@ class S3ObjectStore:
         version: str | None = answer.get("VersionId")
         return version
 
-    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
+    def presign_put(self, bucket: str, key: str, seconds: int, metadata: dict[str, str]) -> str:
+        # SigV4 signs each x-amz-meta-* header: a PUT without them, or with other values, fails.
         url: str = self._client.generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "Metadata": metadata},
+            ExpiresIn=seconds,
         )
         return url
 
@@ -82,6 +85,28 @@ class S3ObjectStore:
         with answer["Body"] as body:
             data: bytes = body.read()
         return data
+
+
+class S3PageShelf:
+    """The monthly page, written where ops open it (`aws s3 presign`): shown, not downloaded."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put_page(self, key: str, html: str) -> str:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=html.encode("utf-8"),
+                ContentType="text/html; charset=utf-8",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise TransientError(
+                f"S3 could not write s3://{self._bucket}/{key} just now"
+            ) from error
+        return f"s3://{self._bucket}/{key}"
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""`StoreRegister` on its own small table: the expected stores and the monitor's checks."""
+"""`StoreRegister` on its own small table: the expected stores, the monitor's checks, and
+which licenses each API key of the upload endpoint uploads for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from boto3.dynamodb.conditions import Attr
 from capss.aws.dynamodb import ClientTable, all_pages
 from capss.compliance.stores import STORE_PREFIX, ExpectedStore
 from capss.pipeline.records import plain_value
+
+API_KEY_PREFIX = "APIKEY#"
 
 
 class DynamoStoreRegister:
@@ -38,3 +41,47 @@ class DynamoStoreRegister:
 
     def put_check(self, check_id: str, summary: dict[str, Any]) -> None:
         self._table.put_item(Item={"pk": check_id, **summary})
+
+
+class DynamoUploadKeys:
+    """`UploadKeys` beside the stores: one item per API key, the licenses it uploads for."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def licenses_for_key(self, key_id: str) -> frozenset[str]:
+        # Consistent: a binding taken away stops the next request, not a later one.
+        item = self._table.get_item(Key={"pk": API_KEY_PREFIX + key_id}, ConsistentRead=True)
+        return frozenset(item.get("Item", {}).get("licenses") or ())
+
+    def bindings(self) -> dict[str, frozenset[str]]:
+        items = all_pages(self._table.scan, FilterExpression=Attr("pk").begins_with(API_KEY_PREFIX))
+        return {
+            str(item["pk"]).removeprefix(API_KEY_PREFIX): frozenset(item.get("licenses") or ())
+            for item in items
+        }
+
+    def bind(self, key_id: str, licenses: frozenset[str]) -> None:
+        """The key uploads for these licenses as well as those it had."""
+        self._table.update_item(
+            Key={"pk": API_KEY_PREFIX + key_id},
+            UpdateExpression="ADD licenses :licenses",
+            ExpressionAttributeValues={":licenses": set(licenses)},
+        )
+
+    def unbind(self, key_id: str) -> bool:
+        """False when the key was bound to nothing."""
+        answer = self._table.delete_item(
+            Key={"pk": API_KEY_PREFIX + key_id}, ReturnValues="ALL_OLD"
+        )
+        return "Attributes" in answer
+
+    def forget_license(self, license_number: str) -> None:
+        """No key uploads for the license any more (its store left the register)."""
+        for key_id, licenses in self.bindings().items():
+            if license_number in licenses:
+                self._table.update_item(
+                    Key={"pk": API_KEY_PREFIX + key_id},
+                    UpdateExpression="DELETE licenses :licenses",
+                    ExpressionAttributeValues={":licenses": {license_number}},
+                )

@@ -2,8 +2,9 @@
 
 Per license: the files received yesterday (Pacific date) and their outcomes, items saved,
 error and duplicate items, files still processing, whether a registered store has not yet
-sent yesterday's file, and files that completed although validation warned (for example
-seller data sent where SB 1317 allows "on file").
+sent yesterday's file, files that completed although validation warned, and files whose
+customer fields held the seller's data, with what was done (an "on file" copy sent, sent as
+is, or not sent).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from capss.pipeline.values import Alert
 PACIFIC = ZoneInfo("America/Los_Angeles")
 NAMES_LIMIT = 20
 """File names shown per list and license; the rest are counted (SNS and DynamoDB bound sizes)."""
+UNKNOWN_LICENSE = "unknown"
+"""Files naming no license: in ops' digest, no store's."""
 
 
 def _names(names: list[str]) -> str:
@@ -51,6 +54,8 @@ class LicenseDay:
     """CAPSS's current API says only that there were duplicates."""
     processing: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    customer_data: dict[str, list[str]] = field(default_factory=dict)
+    """Files whose customer fields held data, by what was done (`FileRecord.customer_data`)."""
     missing_due: date | None = None
     """Set when a registered store has no file for yesterday yet: its deadline."""
 
@@ -69,6 +74,8 @@ class LicenseDay:
         warnings = [p for p in record.problems if p.get("severity") == "warning"]
         if warnings and record.outcome in REPORTED_OUTCOMES:
             self.warned.append(f"{record.name} ({len(warnings)} warning(s))")
+        if record.customer_data:
+            self.customer_data.setdefault(record.customer_data, []).append(record.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +88,9 @@ class LicenseDay:
             "duplicates": None if self.duplicates_unknown else self.duplicates,
             "processing": self.processing[:NAMES_LIMIT],
             "completed_with_warnings": self.warned[:NAMES_LIMIT],
+            "customer_data": {
+                done: names[:NAMES_LIMIT] for done, names in self.customer_data.items()
+            },
             "missing_due": self.missing_due.isoformat() if self.missing_due else None,
         }
 
@@ -100,7 +110,18 @@ class LicenseDay:
             out.append(f"  still processing: {_names(self.processing)}")
         if self.warned:
             out.append(f"  completed with validation warnings: {_names(self.warned)}")
+        for done, names in sorted(self.customer_data.items()):
+            done_text = _CUSTOMER_DATA.get(done, done)
+            out.append(f"  seller's data in customer fields, {done_text}: {_names(names)}")
         return out
+
+
+_CUSTOMER_DATA = {
+    "on file": 'a copy reading "on file" sent instead',
+    "sent": "sent as it was (CustomerFields=send)",
+    "rejected": "not sent (CustomerFields=reject)",
+}
+"""What `FileRecord.customer_data` says was done, as the digest reads."""
 
 
 def run_digest(
@@ -117,7 +138,7 @@ def run_digest(
     ]
     days: dict[str, LicenseDay] = {}
     for record in received:
-        number = record.license or "unknown"
+        number = record.license or UNKNOWN_LICENSE
         days.setdefault(number, LicenseDay(number)).add(record)
     for number, store in stores.items():
         day = days.setdefault(number, LicenseDay(number))
@@ -128,6 +149,22 @@ def run_digest(
             if status.state in (DayState.MISSING, DayState.FAILED):
                 day.missing_due = status.deadline
     ordered = [days[number] for number in sorted(days)]
+    # Ops reads every license; each store its own lines only.
+    alerts = [compose_digest(yesterday, ordered)]
+    alerts += [
+        compose_digest(yesterday, [day]).for_store(day.license)
+        for day in ordered
+        if day.license != UNKNOWN_LICENSE
+    ]
+    summary = {
+        "check": "digest",
+        "day": yesterday.isoformat(),
+        "licenses": [d.to_json() for d in ordered],
+    }
+    return alert_once(deps, check_id(now, "digest"), summary, alerts)
+
+
+def compose_digest(yesterday: date, ordered: list[LicenseDay]) -> Alert:
     lines = [
         f"What the bridge did on {yesterday:%a %Y-%m-%d} (Pacific time), per license:",
         "",
@@ -136,21 +173,15 @@ def run_digest(
         lines += day.lines()
     if not ordered:
         lines.append("No files, and no stores registered.")
+    files = sum(day.files for day in ordered)
     missing = sum(day.missing_due is not None for day in ordered)
     issues = sum(day.outcomes[o.value] for day in ordered for o in Outcome if o.needs_person)
     subject = (
-        f"CAPSS daily digest {yesterday.isoformat()}: {len(received)} file(s),"
+        f"CAPSS daily digest {yesterday.isoformat()}: {files} file(s),"
         f" {issues} needing action, {missing} store(s) without a file yet"
     )
-    alert = Alert(
+    return Alert(
         subject=subject[:100],
         body="\n".join(lines) + "\n",
         attributes={"outcome": "digest", "kind": "digest"},
-        lists={"license": tuple(day.license for day in ordered)},
     )
-    summary = {
-        "check": "digest",
-        "day": yesterday.isoformat(),
-        "licenses": [d.to_json() for d in ordered],
-    }
-    return alert_once(deps, check_id(now, "digest"), summary, alert)

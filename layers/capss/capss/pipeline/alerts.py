@@ -15,12 +15,11 @@ from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
 from capss.pipeline.records import FileRecord, RecordChanged
-from capss.pipeline.values import Alert
+from capss.pipeline.values import ATTRIBUTE_LIMIT, LICENSE_ATTRIBUTE, Alert
 from capss.telemetry import logger
 
 SUBJECT_LIMIT = 100
 """SNS refuses longer subjects."""
-ATTRIBUTE_LIMIT = 64
 
 _SUBJECTS = {
     Outcome.REJECTED: "Rejected by the bridge, not sent",
@@ -98,7 +97,7 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
         body="\n".join(lines) + "\n",
         attributes={
             "outcome": outcome.value,
-            "license": clip(license_number, ATTRIBUTE_LIMIT),
+            LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
             "kind": record.kind,
         },
     )

@@ -73,8 +73,16 @@ class ObjectStore(Protocol):
 
 
 class UploadPresigner(Protocol):
-    def presign_put(self, bucket: str, key: str, seconds: int) -> str:
-        """A URL that PUTs one object at `key` for `seconds`."""
+    def presign_put(self, bucket: str, key: str, seconds: int, metadata: dict[str, str]) -> str:
+        """A URL that PUTs one object at `key` for `seconds`, with exactly this metadata."""
+        ...
+
+
+class UploadKeys(Protocol):
+    """Which licenses each API key of the upload endpoint may upload for (the register)."""
+
+    def licenses_for_key(self, key_id: str) -> frozenset[str]:
+        """Empty for a key bound to no license."""
         ...
 
 

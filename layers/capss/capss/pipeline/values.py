@@ -7,17 +7,40 @@ not a circle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from capss.bounds import clip
+
+LICENSE_ATTRIBUTE = "license"
+ATTRIBUTE_LIMIT = 64
+"""Characters of a message attribute's value kept (a license read from a file is unchecked)."""
+AUDIENCE_ATTRIBUTE = "audience"
+STORE_AUDIENCE = "store"
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """One message on the alert topic; its attributes decide which subscriptions get it.
+
+    A store's subscription filters on `license`: an alert about one file carries its license
+    and reaches ops and that store alike. An alert about many stores carries no license (ops
+    only), and each store gets its own copy of its own part (`for_store`), marked with
+    `audience`, which ops' subscription filters out.
+    """
+
     subject: str
     body: str
     attributes: dict[str, str]
-    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Attributes with several values (SNS String.Array): an alert naming several stores
-    reaches each store's filtered subscription."""
+
+    def for_store(self, license_number: str) -> Alert:
+        return replace(
+            self,
+            attributes={
+                **self.attributes,
+                LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
+                AUDIENCE_ATTRIBUTE: STORE_AUDIENCE,
+            },
+        )
 
 
 @dataclass(frozen=True, slots=True)
