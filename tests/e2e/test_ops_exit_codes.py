@@ -75,6 +75,29 @@ def test_every_ops_command_exits_as_the_table_says_in_text_and_json(
             ("stores", "add", "000000300", "--days", "Mon-Funday"),
         ),
         Case("`stores list`", "the stores are listed (also none)", ("stores", "list")),
+        Case("`stores key`", "the keys' licenses are listed or set", ("stores", "key")),
+        Case(
+            "`stores key`",
+            "`--remove` of a key bound to no license",
+            ("stores", "key", "abcde12345", "--remove"),
+        ),
+        Case(
+            "`stores key`",
+            "a key's value, or a license not registered",
+            ("stores", "key", "abcde12345", "000000309"),
+        ),
+        Case(
+            "`stores chain-uploader`",
+            "the chain-wide uploaders are listed or set",
+            ("stores", "chain-uploader"),
+        ),
+        Case(
+            "`stores chain-uploader`",
+            "a principal it cannot use",
+            ("stores", "chain-uploader", "not a principal"),
+        ),
+        Case("`stores policy`", "the upload policy is printed", ("stores", "policy", "000000300")),
+        Case("`stores policy`", "a license it cannot use", ("stores", "policy", "no/such")),
         Case("`stores import`", "every row is saved", ("stores", "import", str(good_csv))),
         Case(
             "`stores import`",

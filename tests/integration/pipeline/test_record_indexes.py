@@ -14,7 +14,7 @@ from capss import Outcome
 from capss.aws.dynamodb import INDEX, OPEN, ClientTable, DynamoRecordStore
 from capss.compliance.monitor import stuck_files
 from capss.pipeline.files import FileRef
-from capss.pipeline.records import FileRecord, Phase
+from capss.pipeline.records import FileRecord, Phase, iso
 
 from local.stack import TEMPLATE, table_definition
 
@@ -134,3 +134,44 @@ def test_records_from_before_the_index_are_scanned_until_filled(client: Counting
     reader = store(client)
     assert [r.pk for r in reader.unfinished()] == [stuck.pk]
     assert client.reads == {("query", INDEX): 1}
+
+
+def test_an_alert_left_pending_keeps_its_record_open_until_the_mark_is_cleared(
+    client: CountingClient,
+) -> None:
+    records = store(client)
+    with time_machine.travel(datetime(2026, 11, 2, 9, tzinfo=UTC), tick=False):
+        record = received(records, "late.xml")
+        record.phase, record.outcome = Phase.DONE, Outcome.TIMED_OUT
+        # Marked and alerted before the send; the function stopped before clearing the mark.
+        record.alerted, record.alert_pending = True, "2026-11-02T09:00:00+00:00"
+        records.save(record)
+    assert listed_under(client, record) == OPEN
+    client.reads.clear()
+    # Not yet older than the wait: left alone; then found through the open files alone, even
+    # before the index was filled (every write that sets a mark places its record).
+    assert records.pending_alerts(datetime(2026, 11, 2, 9, tzinfo=UTC)) == []
+    (pending,) = records.pending_alerts(datetime(2026, 11, 2, 9, 5, tzinfo=UTC))
+    assert pending.pk == record.pk
+    assert client.reads == {("query", INDEX): 2}
+    pending.alert_pending = None
+    records.save(pending)
+    assert listed_under(client, pending) == "2026-11"
+    assert records.pending_alerts(datetime(2026, 11, 2, 9, 5, tzinfo=UTC)) == []
+
+
+def test_filling_the_index_keeps_an_alert_left_pending_open(client: CountingClient) -> None:
+    records = store(client)
+    record = received(records, "old.xml")
+    record.phase, record.outcome = Phase.DONE, Outcome.COMPLETE
+    record.alert_pending = iso(datetime.now(UTC) - timedelta(hours=1))
+    record.alerted = True
+    records.save(record)
+    # As a version without the index wrote it.
+    client.update_item(
+        TableName="records", Key={"pk": {"S": record.pk}}, UpdateExpression="REMOVE open_or_month"
+    )
+    # Out of the open files until `capss submissions reindex` places it there.
+    assert records.pending_alerts(datetime.now(UTC)) == []
+    records.fill_index()
+    assert [r.pk for r in records.pending_alerts(datetime.now(UTC))] == [record.pk]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from capss.compliance.calendar import BusinessCalendar
-from capss.compliance.monitor import DayState, covers, store_day, stuck_files
+from capss.compliance.monitor import (
+    CheckKind,
+    CheckResult,
+    DayState,
+    compose_check_alert,
+    covers,
+    store_day,
+    stuck_files,
+)
 from capss.compliance.stores import ExpectedStore
 from capss.outcome import Outcome
 from capss.pipeline import advice
@@ -105,6 +113,36 @@ def test_the_digest_bounds_what_it_lists_per_license() -> None:
     (headline, processing) = day.lines()
     assert headline.startswith("000000300 Main St: 25 file(s) (25 processing)")
     assert processing.endswith(f"f{NAMES_LIMIT - 1}.xml and 5 more")
+
+
+def test_a_missed_day_says_what_became_of_its_file() -> None:
+    """A file CAPSS accepted and never finished did reach CAPSS: the alert says what happened."""
+    store = ExpectedStore(license="000000300")
+    monday, calendar = date(2026, 11, 23), BusinessCalendar()
+    dates = {
+        "first_transaction_at": "2026-11-23T10:00:00",
+        "last_transaction_at": "2026-11-23T17:00:00",
+    }
+    unknown = record(
+        "t.xml",
+        outcome=Outcome.TIMED_OUT,
+        error="CAPSS answered 'Error processing file', a status the bridge does not know",
+        **dates,
+    )
+    rejected = record("r.xml", outcome=Outcome.REJECTED, **dates)
+    never = record("f.xml", outcome=Outcome.FAILED, error="no secret capss/000000300", **dates)
+    whys = [store_day(store, monday, [r], calendar).why for r in (unknown, rejected, never)]
+    assert whys == [
+        "CAPSS accepted the file covering it and did not finish it (CAPSS answered"
+        " 'Error processing file', a status the bridge does not know)",
+        "the file covering it was rejected by the bridge, not sent",
+        "the file covering it failed (no secret capss/000000300)",
+    ]
+    day = store_day(store, monday, [unknown], calendar)
+    assert day.state is DayState.FAILED
+    alert = compose_check_alert(CheckResult(CheckKind.FINAL, NOW, (day,), (), 1))
+    assert "did not reach CAPSS" not in alert.body
+    assert "'Error processing file'" in alert.body
 
 
 def test_the_digest_says_what_became_of_customer_data() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -27,7 +27,8 @@ from capss.pipeline.records import (
 
 FILE_PREFIX = "FILE#"
 OPEN = "open"
-"""`open_or_month` of a record not final, or final with its alert owed."""
+"""`open_or_month` of a record not final, final with its alert owed, or with its alert marked
+pending (`alert_pending`: marked and not yet noted sent)."""
 INDEX_FILLED_PK = "INDEX#open-or-month"
 """Written by `fill_index` once every record carries `open_or_month`: until then a reader
 cannot tell an old record missing from the index from a file that is not there, so it scans."""
@@ -179,7 +180,7 @@ class DynamoRecordStore:
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
                     " #outcome = :processing, #alerted = :false, #listed = :open"
-                    " REMOVE #error, #hint"
+                    " REMOVE #error, #hint, #pending"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk)"
@@ -201,6 +202,7 @@ class DynamoRecordStore:
                     "#error": "error",
                     "#hint": "hint",
                     "#listed": "open_or_month",
+                    "#pending": "alert_pending",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,
@@ -329,11 +331,24 @@ class DynamoRecordStore:
         )
         return [FileRecord.from_item(item) for item in items]
 
-    def _listed(self, under: str, since: datetime | None = None) -> list[dict[str, Any]]:
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        # A pending mark keeps its record under `open` (whatever the fill state: every write
+        # that sets the mark places the record), so the few open files are all the sweep reads;
+        # each is read again, consistently, so a mark cleared a moment ago is not sent twice.
+        items = self._listed(OPEN, filter_by=Attr("alert_pending").lt(iso(before)))
+        records = (self.get(str(item["pk"])) for item in items)
+        return [r for r in records if r is not None and r.alert_pending and r.alerted]
+
+    def _listed(
+        self, under: str, since: datetime | None = None, filter_by: ConditionBase | None = None
+    ) -> list[dict[str, Any]]:
         condition = Key("open_or_month").eq(under)
         if since is not None:
             condition &= Key("received_at").gte(iso(since))
-        return all_pages(self._table.query, IndexName=INDEX, KeyConditionExpression=condition)
+        query: dict[str, Any] = {"IndexName": INDEX, "KeyConditionExpression": condition}
+        if filter_by is not None:
+            query["FilterExpression"] = filter_by
+        return all_pages(self._table.query, **query)
 
     def index_filled(self) -> bool:
         """Whether every record is in the `open-or-month` index (`fill_index` ran); once
@@ -350,7 +365,9 @@ class DynamoRecordStore:
         items = all_pages(
             self._table.scan,
             FilterExpression=Attr("pk").begins_with(FILE_PREFIX),
-            ProjectionExpression="pk, #phase, outcome, alerted, received_at, #revision, #listed",
+            ProjectionExpression=(
+                "pk, #phase, outcome, alerted, alert_pending, received_at, #revision, #listed"
+            ),
             ExpressionAttributeNames={
                 "#phase": "phase",
                 "#revision": "revision",
@@ -362,6 +379,7 @@ class DynamoRecordStore:
             listed = _listed_under(
                 Outcome(item.get("outcome", Outcome.PROCESSING.value)),
                 bool(item.get("alerted")),
+                bool(item.get("alert_pending")),
                 item.get("received_at"),
             )
             if listed is None or item.get("open_or_month") == listed:
@@ -391,10 +409,13 @@ class DynamoRecordStore:
         return {"records": len(items), "placed": placed, "changed_meanwhile": changed}
 
 
-def _listed_under(outcome: Outcome, alerted: bool, received_at: str | None) -> str | None:
-    """A record's `open_or_month`: `open` while it is not final or owes its alert (the sweep
-    reads only those), then the month it was received (a listing reads only its months)."""
-    if outcome is Outcome.PROCESSING or (outcome.needs_person and not alerted):
+def _listed_under(
+    outcome: Outcome, alerted: bool, pending: bool, received_at: str | None
+) -> str | None:
+    """A record's `open_or_month`: `open` while it is not final, owes its alert or has it
+    marked pending (the monitor's stuck-file check and the pipeline's sweep read only those),
+    then the month it was received (a listing reads only its months)."""
+    if outcome is Outcome.PROCESSING or (outcome.needs_person and not alerted) or pending:
         return OPEN
     return received_at[:7] if received_at else None
 
@@ -402,7 +423,9 @@ def _listed_under(outcome: Outcome, alerted: bool, received_at: str | None) -> s
 def index_keys(record: FileRecord) -> dict[str, str]:
     """The attributes that place a record in the `open-or-month` index (none before it has a
     receipt time, which a claim always sets)."""
-    listed = _listed_under(record.outcome, record.alerted, record.received_at)
+    listed = _listed_under(
+        record.outcome, record.alerted, bool(record.alert_pending), record.received_at
+    )
     return {"open_or_month": listed} if listed else {}
 
 

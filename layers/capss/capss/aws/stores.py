@@ -8,8 +8,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from capss.aws.dynamodb import ClientTable, all_pages
-from capss.compliance.stores import STORE_PREFIX, ExpectedStore
+from capss.compliance.stores import CHAIN_UPLOADERS, STORE_PREFIX, ExpectedStore, check_uploaders
 from capss.pipeline.records import plain_value
+from capss.pipeline.uploaders import Allowed, patterns
 
 API_KEY_PREFIX = "APIKEY#"
 
@@ -34,6 +35,28 @@ class DynamoStoreRegister:
             Key={"pk": STORE_PREFIX + license_number}, ReturnValues="ALL_OLD"
         )
         return "Attributes" in answer
+
+    def allowed(self, license_number: str | None) -> Allowed:
+        """Who may file for the license, read consistently: a change applies to the next file."""
+        store = self._get(STORE_PREFIX + license_number) if license_number else None
+        return Allowed(
+            store=patterns((store or {}).get("uploaders") or []),
+            chain=self.chain_uploaders(),
+        )
+
+    def chain_uploaders(self) -> frozenset[str]:
+        return patterns((self._get(CHAIN_UPLOADERS) or {}).get("uploaders") or [])
+
+    def put_chain_uploaders(self, uploaders: frozenset[str]) -> None:
+        check_uploaders(uploaders)
+        if uploaders:
+            self._table.put_item(Item={"pk": CHAIN_UPLOADERS, "uploaders": sorted(uploaders)})
+        else:
+            self._table.delete_item(Key={"pk": CHAIN_UPLOADERS})
+
+    def _get(self, pk: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")
+        return dict(item) if item else None
 
     def get_check(self, check_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": check_id}, ConsistentRead=True).get("Item")

@@ -6,13 +6,14 @@ import functools
 from typing import Any
 
 from capss.aws.capss_clients import capss_clients, measured
-from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.intake.report import Conversion
 from capss.intake.validate import validate_stream
@@ -47,6 +48,7 @@ class ShippedMapping:
 def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     settings = SubmitSettings.from_env()
     objects = S3ObjectStore(aws_client("s3"))
+    dynamodb = aws_client("dynamodb")  # one client for the records and the register
     xsd_uri = settings.xsd_uri
 
     @functools.cache
@@ -54,7 +56,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         return objects.read_uri(xsd_uri) if xsd_uri else None
 
     deps = SubmitDeps(
-        records=DynamoRecordStore.for_table(settings.table_name),
+        records=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         objects=objects,
         credentials=license_secrets(settings.capss),
         clients=capss_clients(settings.capss, on_request=measured),
@@ -62,6 +64,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
+        uploaders=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name)),
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
         convert=ShippedMapping(settings.csv_mapping),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -75,6 +76,17 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         metavar="KEYID",
         help="the id of an upload endpoint API key that may then upload for this license",
     )
+    add.add_argument(
+        "--uploader",
+        nargs="+",
+        default=[],
+        metavar="PRINCIPAL",
+        help="may file for this license: an IAM user's id (AIDA...), a role's (AROA..., any"
+        " session) or a role session's (AROA...:session)",
+    )
+    add.add_argument(
+        "--remove-uploader", nargs="+", default=[], metavar="PRINCIPAL", help="may no longer"
+    )
     _bind(add, _stores_add)
     key = store_commands.add_parser(
         "key",
@@ -85,6 +97,23 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
     key.add_argument("licenses", nargs="*", metavar="LICENSE", help="also upload for these")
     key.add_argument("--remove", action="store_true", help="the key uploads for no license")
     _bind(key, _stores_key)
+    chain = store_commands.add_parser(
+        "chain-uploader",
+        parents=[where],
+        help="who may file for every license (the chain's own export job): list, add, remove",
+    )
+    chain.add_argument("principals", nargs="*", metavar="PRINCIPAL", help="AIDA..., AROA...")
+    chain.add_argument("--remove", action="store_true", help="remove them instead of adding")
+    _bind(chain, _stores_chain_uploader)
+    policy = store_commands.add_parser(
+        "policy",
+        parents=[where],
+        help="the IAM policy that lets an uploader drop files for these licenses only",
+    )
+    policy.add_argument(
+        "licenses", nargs="*", metavar="LICENSE", help="none: the chain's own uploader's policy"
+    )
+    _bind(policy, _stores_policy)
     _bind(store_commands.add_parser("list", parents=[where], help="the stores"), _stores_list)
     remove = store_commands.add_parser("remove", parents=[where], help="stop expecting a store")
     remove.add_argument("license", metavar="LICENSE")
@@ -225,11 +254,16 @@ def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedSto
         timezone=given.timezone if "timezone" in fields else current.timezone,
         closures=current.closures | given.closures,
         email=given.email if "email" in fields else current.email,
+        uploaders=current.uploaders | given.uploaders,
     )
 
 
-def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> ExpectedStore:
+def _save_store(
+    stack: Stack, store: ExpectedStore, fields: set[str], removed: frozenset[str] = frozenset()
+) -> ExpectedStore:
     store = _merged(stack, store, fields)
+    if removed:
+        store = dataclasses.replace(store, uploaders=store.uploaders - removed)
     stack.register.put_store(store)
     if store.email and "email" in fields:
         lazy.aws_ops.subscribe_store(stack, store.license, store.email)
@@ -248,9 +282,11 @@ def _stores_add(args: argparse.Namespace) -> int:
         timezone=args.timezone or "",
         closures=args.closures,
         email=args.email,
+        uploaders=args.uploader,
     )
+    removed = lazy.stores.parse_uploaders(args.remove_uploader)
     key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
-    store = _save_store(stack, given, fields)
+    store = _save_store(stack, given, fields, removed)
     if key_id:
         stack.upload_keys.bind(key_id, frozenset({store.license}))
     if args.json:
@@ -259,8 +295,45 @@ def _stores_add(args: argparse.Namespace) -> int:
         print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
+        if args.uploader or args.remove_uploader:
+            print(f"capss: {store.license} may be filed for by {_uploaders_text(stack, store)}")
         if key_id:
             print(f"capss: the API key {key_id} uploads for {store.license}")
+    return Exit.OK
+
+
+def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
+    chain = stack.register.chain_uploaders()
+    named = [*sorted(store.uploaders), *(f"{p} (chain-wide)" for p in sorted(chain))]
+    return ", ".join(named) or "nobody: its files will be rejected"
+
+
+def _stores_chain_uploader(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    register = stack.register
+    given = lazy.stores.parse_uploaders(args.principals)
+    chain = register.chain_uploaders()
+    if given:
+        chain = chain - given if args.remove else chain | given
+        register.put_chain_uploaders(chain)
+    if args.json:
+        _print_json({"chain_uploaders": sorted(chain)})
+    elif chain:
+        print(f"capss: may file for every license: {', '.join(sorted(chain))}")
+    else:
+        print(
+            "capss: no chain-wide uploader: only each store's registered uploaders may file"
+            " (capss stores add LICENSE --uploader PRINCIPAL)"
+        )
+    return Exit.OK
+
+
+def _stores_policy(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
+    access = lazy.upload_access
+    arn = access.bucket_arn(stack.output("IntakeBucketName"), stack.session.region_name)
+    _print_json(access.upload_policy(arn, licenses))
     return Exit.OK
 
 
@@ -277,7 +350,11 @@ def _stores_key(args: argparse.Namespace) -> int:
             raise lazy.aws_ops.OpsError("--remove takes the key's every license: give no LICENSE")
         if args.remove:
             removed = keys.unbind(key_id)
-            print(f"capss: {key_id} {'uploads for no license now' if removed else 'was not bound'}")
+            if args.json:
+                _print_json({"api_key": key_id, "removed": removed})
+            else:
+                said = "uploads for no license now" if removed else "was not bound"
+                print(f"capss: {key_id} {said}")
             return Exit.OK if removed else Exit.REJECTED
         if args.licenses:
             registered = {s.license for s in stack.register.stores()}
@@ -300,26 +377,30 @@ def _stores_key(args: argparse.Namespace) -> int:
 
 
 def _stores_list(args: argparse.Namespace) -> int:
-    stores = _stack(args).register.stores()
+    stack = _stack(args)
+    stores = stack.register.stores()
+    chain = sorted(stack.register.chain_uploaders())
     if args.json:
-        _print_json({"stores": [_store_json(s) for s in stores]})
+        _print_json({"stores": [_store_json(s) for s in stores], "chain_uploaders": chain})
         return Exit.OK
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
-        return Exit.OK
-    rows = [["license", "name", "days", "timezone", "closures", "email"]]
-    rows += [
-        [
-            s.license,
-            s.name,
-            s.days_text,
-            s.timezone,
-            " ".join(sorted(d.isoformat() for d in s.closures)),
-            s.email or "",
+    else:
+        rows = [["license", "name", "days", "timezone", "closures", "email", "uploaders"]]
+        rows += [
+            [
+                s.license,
+                s.name,
+                s.days_text,
+                s.timezone,
+                " ".join(sorted(d.isoformat() for d in s.closures)),
+                s.email or "",
+                " ".join(sorted(s.uploaders)),
+            ]
+            for s in stores
         ]
-        for s in stores
-    ]
-    print(_table(rows))
+        print(_table(rows))
+    print(f"chain-wide uploaders: {' '.join(chain) or 'none'}")
     return Exit.OK
 
 
@@ -458,6 +539,9 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "kind",
         "outcome",
         "phase",
+        "uploaded_by",
+        "uploaded_from",
+        "uploaded_at",
         "received_at",
         "submitted_at",
         "completed_at",

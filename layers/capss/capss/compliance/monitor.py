@@ -19,6 +19,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from capss.bounds import clip
 from capss.compliance.calendar import BusinessCalendar
 from capss.compliance.ports import StoreRegister
 from capss.compliance.stores import ExpectedStore
@@ -34,6 +35,8 @@ _PACIFIC = ZoneInfo("America/Los_Angeles")
 REPORTED_OUTCOMES = frozenset({Outcome.COMPLETE, Outcome.COMPLETE_WITH_ISSUES})
 LINES_LIMIT = 200
 """Lines per section of an alert (SNS takes 256 KB); the rest are counted."""
+WHY_LIMIT = 200
+"""Characters of a file's error quoted beside its day."""
 
 
 class DayState(enum.StrEnum):
@@ -71,6 +74,8 @@ class StoreDay:
     files: tuple[str, ...] = ()
     """The files covering the day (pk), best first."""
     reached_capss_at: str | None = None
+    why: str | None = None
+    """For a failed day, what became of its newest file, in words."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,6 +134,7 @@ def store_day(
         state, files, reached = DayState.FAILED, covering, None
     else:
         state, files, reached = DayState.MISSING, [], None
+    newest = max(covering, key=lambda r: r.received_at or "", default=None)
     return StoreDay(
         license=store.license,
         store=store.name,
@@ -137,7 +143,18 @@ def store_day(
         state=state,
         files=tuple(r.pk for r in files),
         reached_capss_at=reached,
+        why=failed_why(newest) if state is DayState.FAILED and newest else None,
     )
+
+
+def failed_why(record: FileRecord) -> str:
+    """What became of a file that reached no report: not every one failed to reach CAPSS."""
+    error = f" ({clip(record.error, WHY_LIMIT)})" if record.error else ""
+    if record.outcome is Outcome.TIMED_OUT:
+        return f"CAPSS accepted the file covering it and did not finish it{error}"
+    if record.outcome is Outcome.REJECTED:
+        return "the file covering it was rejected by the bridge, not sent"
+    return f"the file covering it failed{error}"
 
 
 def trading_days(
@@ -320,7 +337,7 @@ def compose_check_alert(result: CheckResult) -> Alert:
             else:
                 what = {
                     DayState.MISSING: "missed: no file covers that day",
-                    DayState.FAILED: "missed: the file covering it did not reach CAPSS",
+                    DayState.FAILED: f"missed: {day.why}",
                     DayState.PROCESSING: "overdue: CAPSS has not finished the file",
                 }[day.state]
             day_lines.append(

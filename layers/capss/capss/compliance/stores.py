@@ -15,12 +15,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from capss.errors import InputError
+from capss.pipeline.uploaders import UploaderError, uploader_pattern
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DEFAULT_DAYS = frozenset(range(6))
 """Monday to Saturday."""
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 STORE_PREFIX = "STORE#"
+CHAIN_UPLOADERS = "CHAIN#uploaders"
+"""The register item naming the uploaders that may file for every license."""
+UPLOADER_LIMIT = 50
+"""Uploaders kept per store, and chain-wide."""
 LICENSE_PATTERN = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
 NAME_LIMIT = 100
@@ -44,6 +49,8 @@ class ExpectedStore:
     closures: frozenset[date] = frozenset()
     email: str | None = None
     """Where this store's own alerts also go (an SNS subscription filtered on its license)."""
+    uploaders: frozenset[str] = frozenset()
+    """Principals that may file for this license (`capss.pipeline.uploaders`)."""
 
     def __post_init__(self) -> None:
         if not LICENSE_PATTERN.match(self.license):
@@ -62,6 +69,7 @@ class ExpectedStore:
             raise StoreError(f"closures: at most {CLOSURE_LIMIT} dates")
         if self.email is not None and not EMAIL_PATTERN.match(self.email):
             raise StoreError(f"email {self.email[:80]!r} is not an email address")
+        check_uploaders(self.uploaders)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,6 +94,8 @@ class ExpectedStore:
             item["closures"] = sorted(day.isoformat() for day in self.closures)
         if self.email:
             item["email"] = self.email
+        if self.uploaders:
+            item["uploaders"] = sorted(self.uploaders)
         return item
 
     @classmethod
@@ -97,6 +107,7 @@ class ExpectedStore:
             timezone=str(item.get("timezone") or ""),
             closures=[str(day) for day in item.get("closures") or []],
             email=item.get("email") or None,
+            uploaders=[str(value) for value in item.get("uploaders") or []],
         )
 
     @classmethod
@@ -109,6 +120,7 @@ class ExpectedStore:
         timezone: str = "",
         closures: Iterable[str] = (),
         email: str | None = None,
+        uploaders: Iterable[str] = (),
     ) -> ExpectedStore:
         """From text as people write it (the CSV import, the command line)."""
         return cls(
@@ -118,7 +130,27 @@ class ExpectedStore:
             timezone=timezone.strip() or DEFAULT_TIMEZONE,
             closures=frozenset(parse_dates(closures, "closures")),
             email=(email or "").strip() or None,
+            uploaders=parse_uploaders(uploaders),
         )
+
+
+def parse_uploaders(values: Iterable[str]) -> frozenset[str]:
+    """Principal ids, given one by one or separated by spaces, commas or semicolons."""
+    found = set()
+    for value in values:
+        for part in re.split(r"[\s,;]+", value.strip()):
+            if part:
+                try:
+                    found.add(uploader_pattern(part))
+                except UploaderError as error:
+                    raise StoreError(str(error)) from None
+    return frozenset(found)
+
+
+def check_uploaders(uploaders: frozenset[str]) -> None:
+    if len(uploaders) > UPLOADER_LIMIT:
+        raise StoreError(f"uploaders: at most {UPLOADER_LIMIT}")
+    parse_uploaders(uploaders)
 
 
 def parse_days(text: str) -> frozenset[int]:

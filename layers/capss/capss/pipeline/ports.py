@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 from capss.intake.report import Conversion, IntakeLimits, ValidationReport
 from capss.kinds import FileKind
 from capss.pipeline.files import FileRef
+from capss.pipeline.uploaders import Allowed
 from capss.pipeline.values import Alert, LicenseCredentials, ObjectInfo
 
 if TYPE_CHECKING:
@@ -55,6 +56,23 @@ class FileHistory(Protocol):
 
     def unfinished(self) -> list[FileRecord]:
         """Records not final, or final with an alert owed."""
+        ...
+
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        """Records whose alert was marked to be sent before `before` and never noted sent."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def bodies(self, limit: int) -> list[str]:
+        """The bodies of up to `limit` messages in the dead-letter queue, each left there."""
+        ...
+
+
+class UploaderRegister(Protocol):
+    def allowed(self, license_number: str | None) -> Allowed:
+        """Who may file for the license (None: a license-less key, chain-wide uploaders only),
+        read afresh each time: a removed uploader loses its right at once."""
         ...
 
 

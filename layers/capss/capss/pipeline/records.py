@@ -85,6 +85,12 @@ class FileRecord:
     upload_attempts: int = 0
     execution_arn: str | None = None
     duplicate_of: str | None = None
+    uploaded_by: str | None = None
+    """The S3 event's principal id: who put this version into the bucket."""
+    uploaded_from: str | None = None
+    """The S3 event's source address."""
+    uploaded_at: str | None = None
+    """The S3 event's time."""
     maybe_in_capss: bool = False
     capss_refused: bool = False
     """CAPSS itself said no (a 400 to the upload, or a job it failed), not the bridge."""
@@ -93,6 +99,9 @@ class FileRecord:
     """Sent again with skip-duplicates after an upload whose answer was lost."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
+    alert_pending: str | None = None
+    """When the alert was marked to be sent; cleared once the send returned. One left set (the
+    function stopped between the two) is sent again by the sweep, marked a possible repeat."""
     announced: str | None = None
     """The outcome last published as an event (`capss.pipeline.events`)."""
     customer_data: str | None = None
