@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): prints each figure beside its comparator and writes
 bench/results.json. `--only NAME ...` runs some sections (schedule, pipeline, coldstart,
-validation, cli)."""
+validation, cli, history)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cli, coldstart, pipeline, schedule, validation
+from bench import cli, coldstart, history, pipeline, schedule, validation
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {
@@ -21,6 +21,7 @@ SECTIONS = {
     "coldstart": coldstart.run,
     "validation": validation.run,
     "cli": cli.run,
+    "history": history.run,
 }
 
 
@@ -158,6 +159,22 @@ def _print(name: str, result: Any) -> None:
                     f"{r['iterparse_peak_rss_mb']} MB",
                 ]
                 for r in result
+            ],
+        )
+    elif name == "history":
+        _table(
+            f"Reads on a year of {result['records']:,} records ({result['open_files']} open,"
+            f" {result['mean_record_bytes']} bytes each), moto; time of {result['runs']} run",
+            ["read", "requests", "items read", "read units (est.)", "time"],
+            [
+                [
+                    label,
+                    r["requests"],
+                    r["items_read"],
+                    r["read_units_estimate"],
+                    f"{r['seconds']} s",
+                ]
+                for label, r in result["rows"].items()
             ],
         )
     else:

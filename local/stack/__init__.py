@@ -15,9 +15,10 @@ from local.stack._stack import (
     LocalStack,
     StackTimeout,
 )
-from local.stack._template import Template, TemplateError
+from local.stack._template import Template, TemplateError, table_definition
 
 __all__ = [
+    "table_definition",
     "TEMPLATE",
     "HISTORY_EVENTS",
     "PAYLOAD_BYTES",

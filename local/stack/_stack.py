@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from capss import telemetry
 from capss.aws import wiring
-from capss.aws.dynamodb import ClientTable
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.stores import DynamoStoreRegister
 from capss.compliance.stores import ExpectedStore
 from capss.outcome import Outcome
@@ -229,6 +229,8 @@ class LocalStack:
         self._exit.enter_context(_quiet_moto())
         self._exit.enter_context(_handler_output(self.log))
         _reset_library()
+        # As ops does once after a deploy (`capss submissions reindex`): the table is new.
+        DynamoRecordStore(self.session.resource("dynamodb").Table(self.table)).fill_index()
         self.set_chain_uploaders([LOCAL_UPLOADER])
         self._subscribe_inbox()
         self._subscribe_pos()

@@ -277,3 +277,18 @@ def _parameter_text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(_parameter_text(item) for item in value)
     return str(value)
+
+
+def table_definition(path: Path, logical_id: str, name: str) -> dict[str, Any]:
+    """`create_table`'s arguments for one of the template's tables, keys and indexes as
+    deployed, for a test or a benchmark that needs the table without the whole stack."""
+    props = load_yaml(path)["Resources"][logical_id]["Properties"]
+    definition = {
+        "TableName": name,
+        "BillingMode": props["BillingMode"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition

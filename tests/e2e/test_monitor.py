@@ -198,11 +198,14 @@ def test_a_file_left_submitted_with_no_poller_is_named_stuck(pipeline: Start) ->
     p.stack.client("dynamodb").update_item(
         TableName=p.stack.table,
         Key={"pk": {"S": dropped.pk}},
-        UpdateExpression="SET phase = :submitted, outcome = :processing, updated_at = :then",
+        # Open again, as the bridge's own write of those states places it.
+        UpdateExpression="SET phase = :submitted, outcome = :processing, updated_at = :then,"
+        " open_or_month = :open",
         ExpressionAttributeValues={
             ":submitted": {"S": "submitted"},
             ":processing": {"S": "processing"},
             ":then": {"S": dropped_at.astimezone(UTC).isoformat(timespec="seconds")},
+            ":open": {"S": "open"},
         },
     )
     soon = p.stack.run_schedule("FinalCheck", dropped_at + timedelta(minutes=30))

@@ -206,7 +206,11 @@ def test_submissions_list_show_and_resubmit(ops: Ops) -> None:
     assert p.stack.record(clean)["outcome"] == "complete"  # type: ignore[index]
 
     code, _, err = ops.run("submissions", "show", "FILE#nope")
-    assert (code, err) == (2, "capss: error: no record FILE#nope (see `capss COMMAND --help`)\n")
+    assert (code, err) == (
+        2,
+        "capss: error: no record FILE#nope (list the files with `capss submissions list`"
+        " (file id in its last column))\n",
+    )
 
 
 def test_resubmit_ends_a_stuck_file_then_sends_it_as_a_new_version(ops: Ops) -> None:
@@ -217,12 +221,13 @@ def test_resubmit_ends_a_stuck_file_then_sends_it_as_a_new_version(ops: Ops) -> 
     p.stack.client("dynamodb").update_item(
         TableName=p.stack.table,
         Key={"pk": {"S": dropped.pk}},
-        UpdateExpression="SET phase = :claimed, outcome = :processing, lease_until = :over"
-        " REMOVE submission_id, status_url, maybe_in_capss, alerted",
+        UpdateExpression="SET phase = :claimed, outcome = :processing, lease_until = :over,"
+        " open_or_month = :open REMOVE submission_id, status_url, maybe_in_capss, alerted",
         ExpressionAttributeValues={
             ":claimed": {"S": "claimed"},
             ":processing": {"S": "processing"},
             ":over": {"S": "2026-11-24T00:00:00+00:00"},
+            ":open": {"S": "open"},
         },
     )
     code, out, err = ops.run("resubmit", dropped.pk)
@@ -323,6 +328,13 @@ def test_report_and_monitor(ops: Ops, tmp_path: Path) -> None:
         " the alert was sent\n"
         "  000000301 Oak Ave: 2026-11-23 due 2026-11-24: missing\n"
     )
+    # Run again: the same findings, and no second mail; it says so.
+    code, out, _ = ops.run("monitor", "--check", "early", "--time", "2026-11-24T18:30:00Z")
+    assert code == 1
+    assert out.splitlines()[0].endswith(
+        "need action; this check's alert went out in an earlier run, none was sent now"
+    )
+    assert len([a for a in p.stack.alerts() if a.attributes.get("kind") == "monitor"]) == 1
 
 
 def test_a_command_without_its_stack_is_a_usage_error(

@@ -218,7 +218,10 @@ def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> Non
     assert queue.max_receive_count == 5
     table = p.stack.client("dynamodb").describe_table(TableName=p.stack.table)["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-license"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
+        "by-license",
+        "open-or-month",
+    ]
 
 
 def test_no_secret_or_token_reaches_logs_records_alerts_or_state(pipeline: Start) -> None:

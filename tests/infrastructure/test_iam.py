@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from capss.aws.dynamodb import INDEX_FILLED_PK
 
 from tests.infrastructure.cfn import as_list, of_type, policy_documents, statements
 
@@ -91,9 +92,10 @@ def test_the_sweep_reads_the_dead_letters_and_the_pending_alerts_only(
         "sqs:ChangeMessageVisibility",
     ]
     assert by_sid["DeadLetters"]["Resource"] == {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]}
-    assert by_sid["PendingAlerts"]["Action"] == "dynamodb:Scan"
+    # The open files only (a pending mark keeps its record there): never a scan of the table.
+    assert by_sid["PendingAlerts"]["Action"] == "dynamodb:Query"
     assert by_sid["PendingAlerts"]["Resource"] == {
-        "Fn::Sub": "${SubmissionsTable.Arn}/index/alerts-pending"
+        "Fn::Sub": "${SubmissionsTable.Arn}/index/open-or-month"
     }
 
 
@@ -200,6 +202,18 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
         ),
         (
             "MonitorFunction",
+            "OpenFilesAndMonths",
+            {"dynamodb:Query"},
+            {"Fn::Sub": "${SubmissionsTable.Arn}/index/open-or-month"},
+        ),
+        (
+            "MonitorFunction",
+            "IndexFilled",
+            {"dynamodb:GetItem"},
+            {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
+        ),
+        (
+            "MonitorFunction",
             "FilesReceived",
             {"dynamodb:Scan"},
             {"Fn::GetAtt": ["SubmissionsTable", "Arn"]},
@@ -247,3 +261,14 @@ def test_each_grant_names_its_resource(
     assert len(found) == 1, f"{owner} has no statement {sid}"
     assert actions <= set(as_list(found[0]["Action"]))
     assert resource in as_list(found[0]["Resource"])
+
+
+def test_the_monitor_reads_one_item_of_the_records_table_by_key(resources: Resources) -> None:
+    # The index's filled mark: never a file's record.
+    (statement,) = [
+        statement
+        for where, statement in _all_statements(resources)
+        if where.startswith("MonitorFunction") and statement.get("Sid") == "IndexFilled"
+    ]
+    leading = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+    assert leading == [INDEX_FILLED_PK]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES, PENDING_INDEX
+from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES, INDEX
 from capss.aws.sns import OPS_FILTER_POLICY
 from capss.aws.stores import API_KEY_PREFIX
 from capss.client.api import Api
@@ -354,7 +354,7 @@ def test_submissions_table(resources: Resources) -> None:
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"]["SSEEnabled"] is True
-    index, pending = table["GlobalSecondaryIndexes"]
+    index, listed = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "by-license"
     assert index["KeySchema"] == [
         {"AttributeName": "license", "KeyType": "HASH"},
@@ -365,14 +365,14 @@ def test_submissions_table(resources: Resources) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": list(BY_LICENSE_ATTRIBUTES),
     }
-    # Sparse, keys only: the sweep finds the alerts left pending without a scan of the table.
-    assert pending == {
-        "IndexName": PENDING_INDEX,
-        "KeySchema": [{"AttributeName": "alert_pending", "KeyType": "HASH"}],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
+    assert listed["IndexName"] == INDEX
+    assert listed["KeySchema"] == [
+        {"AttributeName": "open_or_month", "KeyType": "HASH"},
+        {"AttributeName": "received_at", "KeyType": "RANGE"},
+    ]
+    assert listed["Projection"] == {"ProjectionType": "ALL"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"pk": "S", "license": "S", "received_at": "S", "alert_pending": "S"}
+    assert types == {"pk": "S", "license": "S", "received_at": "S", "open_or_month": "S"}
     assert resources["SubmissionsTable"]["DeletionPolicy"] == "Retain"
 
 

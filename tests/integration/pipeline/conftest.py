@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from capss.aws.capss_clients import capss_clients
-from capss.aws.dynamodb import PENDING_INDEX, ClientTable, DynamoRecordStore
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import SecretsManagerCredentials
 from capss.aws.sns import SnsAlertSender
@@ -34,6 +34,7 @@ from capss.pipeline.uploaders import Uploader
 from capss.pipeline.values import Alert
 
 from local.simulator import CapssSimulator
+from local.stack import TEMPLATE, table_definition
 from tests.conftest import SAMPLE_FILES
 
 LICENSES = {
@@ -98,22 +99,9 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    # The template's own table and indexes: the sweep finds alerts left pending through them.
     boto3.client("dynamodb").create_table(
-        TableName="records",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "alert_pending", "AttributeType": "S"},
-        ],
-        # The template's sparse index of alerts left pending, which the sweep reads.
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": PENDING_INDEX,
-                "KeySchema": [{"AttributeName": "alert_pending", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
+        **table_definition(TEMPLATE, "SubmissionsTable", "records")
     )
     boto3.client("dynamodb").create_table(
         TableName="stores",

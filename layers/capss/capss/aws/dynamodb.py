@@ -1,14 +1,14 @@
-"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at;
-sparse GSI `alerts-pending` on alert_pending)."""
+"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at,
+GSI `open-or-month` on open_or_month + received_at)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -27,7 +27,16 @@ from capss.pipeline.records import (
 )
 
 FILE_PREFIX = "FILE#"
-PENDING_INDEX = "alerts-pending"
+OPEN = "open"
+"""`open_or_month` of a record not final, final with its alert owed, or with its alert marked
+pending (`alert_pending`: marked and not yet noted sent)."""
+INDEX_FILLED_PK = "INDEX#open-or-month"
+"""Written by `fill_index` once every record carries `open_or_month`: until then a reader
+cannot tell an old record missing from the index from a file that is not there, so it scans."""
+INDEX_NOT_FILLED = (
+    "the records' open-or-month index is not filled yet, so this read the whole table:"
+    " run `capss submissions reindex` once"
+)
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -157,12 +166,18 @@ BATCH_GET_LIMIT = 100
 """DynamoDB's most keys a BatchGetItem."""
 
 
+INDEX = "open-or-month"
+"""Every file record: the open ones under `open`, the others under the month received
+(`YYYY-MM`), by received_at. The sweep and the listings read only what they need."""
+
+
 class DynamoRecordStore:
     """The record of each file version, one item a version, written conditionally; read back
     by license (the `by-license` index) for the monitor and the ops commands."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._filled = False
 
     @classmethod
     def for_table(cls, table_name: str) -> DynamoRecordStore:
@@ -194,7 +209,7 @@ class DynamoRecordStore:
                     " #phase = if_not_exists(#phase, :claimed),"
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
-                    " #outcome = :processing, #alerted = :false"
+                    " #outcome = :processing, #alerted = :false, #listed = :open"
                     " REMOVE #error, #hint, #pending"
                 ),
                 ConditionExpression=(
@@ -216,6 +231,7 @@ class DynamoRecordStore:
                     "#alerted": "alerted",
                     "#error": "error",
                     "#hint": "hint",
+                    "#listed": "open_or_month",
                     "#pending": "alert_pending",
                 },
                 ExpressionAttributeValues={
@@ -232,6 +248,7 @@ class DynamoRecordStore:
                     ":zero": 0,
                     ":one": 1,
                     ":false": False,
+                    ":open": OPEN,
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -285,7 +302,7 @@ class DynamoRecordStore:
     def save(self, record: FileRecord) -> None:
         with self._revised(record) as expected:
             self._table.put_item(
-                Item=record.to_item(),
+                Item={**record.to_item(), **index_keys(record)},
                 ConditionExpression="#revision = :expected",
                 ExpressionAttributeNames={"#revision": "revision"},
                 ExpressionAttributeValues={":expected": expected},
@@ -317,17 +334,24 @@ class DynamoRecordStore:
         return [FileRecord.from_item({**item, **days.get(item["pk"], {})}) for item in items]
 
     def files_since(self, since: datetime) -> list[FileRecord]:
-        items = all_pages(
-            self._table.scan,
-            FilterExpression=Attr("pk").begins_with(FILE_PREFIX)
-            & Attr("received_at").gte(iso(since)),
-        )
+        if self.index_filled():
+            # The open files, then each month's closed ones: what was received since, no more.
+            items = self._listed(OPEN, since)
+            for month in _months(since.date(), utcnow().date()):
+                items += self._listed(month, since)
+        else:
+            items = all_pages(
+                self._table.scan,
+                FilterExpression=Attr("pk").begins_with(FILE_PREFIX)
+                & Attr("received_at").gte(iso(since)),
+            )
         records = (FileRecord.from_item(item) for item in items)
         return sorted(records, key=lambda r: r.received_at or "")
 
     def unfinished(self) -> list[FileRecord]:
-        # A scan, filtered: the table holds a few hundred thousand small items at most, read
-        # a couple of times a day (cents); an index of open files would be written on every step.
+        if self.index_filled():
+            return [FileRecord.from_item(item) for item in self._listed(OPEN)]
+        # Before `fill_index` ran, a record written by an older version is only found by a scan.
         needs_person = [o.value for o in Outcome if o.needs_person]
         items = all_pages(
             self._table.scan,
@@ -340,15 +364,111 @@ class DynamoRecordStore:
         return [FileRecord.from_item(item) for item in items]
 
     def pending_alerts(self, before: datetime) -> list[FileRecord]:
-        # The `alerts-pending` index is sparse: it holds only the records whose mark is set, for
-        # the seconds between marking and sending, so the sweep's scan reads next to nothing.
-        keys = all_pages(
-            self._table.scan,
-            IndexName=PENDING_INDEX,
-            FilterExpression=Attr("alert_pending").lt(iso(before)),
-        )
-        records = (self.get(str(key["pk"])) for key in keys)
+        # A pending mark keeps its record under `open` (whatever the fill state: every write
+        # that sets the mark places the record), so the few open files are all the sweep reads;
+        # each is read again, consistently, so a mark cleared a moment ago is not sent twice.
+        items = self._listed(OPEN, filter_by=Attr("alert_pending").lt(iso(before)))
+        records = (self.get(str(item["pk"])) for item in items)
         return [r for r in records if r is not None and r.alert_pending and r.alerted]
+
+    def _listed(
+        self, under: str, since: datetime | None = None, filter_by: ConditionBase | None = None
+    ) -> list[dict[str, Any]]:
+        condition = Key("open_or_month").eq(under)
+        if since is not None:
+            condition &= Key("received_at").gte(iso(since))
+        query: dict[str, Any] = {"IndexName": INDEX, "KeyConditionExpression": condition}
+        if filter_by is not None:
+            query["FilterExpression"] = filter_by
+        return all_pages(self._table.query, **query)
+
+    def index_filled(self) -> bool:
+        """Whether every record is in the `open-or-month` index (`fill_index` ran); once
+        filled it stays so, and the answer is kept."""
+        if not self._filled:
+            self._filled = "Item" in self._table.get_item(Key={"pk": INDEX_FILLED_PK})
+        return self._filled
+
+    def fill_index(self) -> dict[str, int]:
+        """Puts each record written before the `open-or-month` index existed into it, then
+        marks the index filled: run once after deploying it (`capss submissions reindex`).
+
+        A record written meanwhile is left alone: its own write placed it."""
+        items = all_pages(
+            self._table.scan,
+            FilterExpression=Attr("pk").begins_with(FILE_PREFIX),
+            ProjectionExpression=(
+                "pk, #phase, outcome, alerted, alert_pending, received_at, #revision, #listed"
+            ),
+            ExpressionAttributeNames={
+                "#phase": "phase",
+                "#revision": "revision",
+                "#listed": "open_or_month",
+            },
+        )
+        placed = changed = 0
+        for item in items:
+            listed = _listed_under(
+                Outcome(item.get("outcome", Outcome.PROCESSING.value)),
+                bool(item.get("alerted")),
+                bool(item.get("alert_pending")),
+                item.get("received_at"),
+            )
+            if listed is None or item.get("open_or_month") == listed:
+                continue
+            try:
+                self._table.update_item(
+                    Key={"pk": item["pk"]},
+                    UpdateExpression="SET #listed = :listed",
+                    ConditionExpression=(
+                        "#revision = :seen"
+                        if "revision" in item
+                        else "attribute_not_exists(#revision)"
+                    ),
+                    ExpressionAttributeNames={"#listed": "open_or_month", "#revision": "revision"},
+                    ExpressionAttributeValues={
+                        ":listed": listed,
+                        **({":seen": item["revision"]} if "revision" in item else {}),
+                    },
+                )
+                placed += 1
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                changed += 1
+        self._table.put_item(Item={"pk": INDEX_FILLED_PK, "filled_at": iso(utcnow())})
+        self._filled = True
+        return {"records": len(items), "placed": placed, "changed_meanwhile": changed}
+
+
+def _listed_under(
+    outcome: Outcome, alerted: bool, pending: bool, received_at: str | None
+) -> str | None:
+    """A record's `open_or_month`: `open` while it is not final, owes its alert or has it
+    marked pending (the monitor's stuck-file check and the pipeline's sweep read only those),
+    then the month it was received (a listing reads only its months)."""
+    if outcome is Outcome.PROCESSING or (outcome.needs_person and not alerted) or pending:
+        return OPEN
+    return received_at[:7] if received_at else None
+
+
+def index_keys(record: FileRecord) -> dict[str, str]:
+    """The attributes that place a record in the `open-or-month` index (none before it has a
+    receipt time, which a claim always sets)."""
+    listed = _listed_under(
+        record.outcome, record.alerted, bool(record.alert_pending), record.received_at
+    )
+    return {"open_or_month": listed} if listed else {}
+
+
+def _months(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first`'s to `last`'s."""
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def all_pages(operation: Any, **kwargs: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from capss.aws.dynamodb import ClientTable, DynamoRecordStore
+from capss.aws.dynamodb import INDEX_NOT_FILLED, ClientTable, DynamoRecordStore
 from capss.aws.s3 import S3PageShelf
 from capss.aws.sns import SnsAlertSender
 from capss.aws.stepfunctions import execution_running
@@ -16,26 +16,27 @@ from capss.compliance.digest import run_digest
 from capss.compliance.monitor import CheckKind, MonitorDeps, run_check
 from capss.compliance.monthly import run_month_page
 from capss.pipeline.settings import MonitorSettings, SettingsError
-from capss.telemetry import Metric, measure
+from capss.telemetry import Metric, logger, measure
 
 
 @cold_start
-def runtime() -> tuple[MonitorSettings, MonitorDeps]:
+def runtime() -> tuple[MonitorSettings, MonitorDeps, DynamoRecordStore]:
     settings = MonitorSettings.from_env()
     # One client for both tables: a second one would cost the cold start its own set-up.
     dynamodb = aws_client("dynamodb")
+    records = DynamoRecordStore(ClientTable(dynamodb, settings.table_name))
     deps = MonitorDeps(
         stores=DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name)),
-        history=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
+        history=records,
         running=execution_running(aws_client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         calendar=BusinessCalendar(settings.extra_holidays, settings.removed_holidays),
     )
-    return settings, deps
+    return settings, deps, records
 
 
 def monitor(event: dict[str, Any]) -> dict[str, Any]:
-    settings, deps = runtime()
+    settings, deps, records = runtime()
     if event.get("check") == "digest":
         return run_digest(scheduled_time(event), deps, chain_closures=settings.chain_closures)
     if event.get("check") == "month_page":
@@ -64,4 +65,8 @@ def monitor(event: dict[str, Any]) -> dict[str, Any]:
         # The early check's window is the deadline day itself: nothing in it can be late.
         measure(Metric.STORE_DAYS_LATE, counts["late"], Check=kind.value)
     measure(Metric.STUCK_FILES, counts["stuck"])
+    if not records.index_filled():
+        # Found all the same, at a cost that grows with the table: say so until it is filled.
+        logger.warning(INDEX_NOT_FILLED)
+        summary["notes"] = [INDEX_NOT_FILLED]
     return summary

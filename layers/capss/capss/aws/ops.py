@@ -8,6 +8,7 @@ and parameters).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,13 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
-from capss.aws.dynamodb import FILE_PREFIX, ClientTable, DynamoRecordStore, all_pages
+from capss.aws.dynamodb import (
+    FILE_PREFIX,
+    INDEX_NOT_FILLED,
+    ClientTable,
+    DynamoRecordStore,
+    all_pages,
+)
 from capss.aws.sns import store_filter_policy
 from capss.aws.stores import DynamoStoreRegister, DynamoUploadKeys
 from capss.errors import InputError
@@ -33,9 +40,18 @@ REDRIVE_BATCH = 10
 
 
 class OpsError(InputError):
-    """An ops command could not do what was asked: the message says why."""
+    """An ops command could not do what was asked: the message says why.
 
-    hint = "see `capss COMMAND --help`"
+    Without a hint of its own, the command that raised it names its own help
+    (`capss stores add --help`): only it knows its name."""
+
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+
+
+FIND_A_FILE = "list the files with `capss submissions list` (file id in its last column)"
 
 
 @contextlib.contextmanager
@@ -44,7 +60,10 @@ def aws_refusals() -> Iterator[None]:
     try:
         yield
     except (ClientError, BotoCoreError) as error:
-        raise OpsError(f"AWS refused: {error}") from None
+        raise OpsError(
+            f"AWS refused: {error}",
+            hint="check the AWS credentials, the region (--region) and the stack's name",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -62,16 +81,19 @@ class Stack:
 
     def output(self, name: str) -> str:
         if name not in self.outputs:
-            raise OpsError(f"stack {self.name} has no output {name}: deploy the current template")
+            raise OpsError(
+                f"stack {self.name} has no output {name}",
+                hint="deploy the current template (`sam deploy`)",
+            )
         return self.outputs[name]
 
-    @property
+    @functools.cached_property
     def records(self) -> DynamoRecordStore:
         return DynamoRecordStore(
             ClientTable(self.client("dynamodb"), self.output("SubmissionsTableName"))
         )
 
-    @property
+    @functools.cached_property
     def register(self) -> DynamoStoreRegister:
         resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
         return DynamoStoreRegister(resource.Table(self.output("StoresTableName")))
@@ -87,7 +109,10 @@ def deployed(name: str, region: str | None = None) -> Stack:
     try:
         (found,) = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     except (ClientError, BotoCoreError) as error:
-        raise OpsError(f"cannot read the stack {name}: {error}") from None
+        raise OpsError(
+            f"cannot read the stack {name}: {error}",
+            hint="check --stack, --region (or AWS_REGION) and the AWS credentials",
+        ) from None
     return Stack(
         name=name,
         outputs={o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])},
@@ -104,7 +129,7 @@ def local(path: Path) -> Stack:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise OpsError(
-            f"cannot read {path}: {error} (is `python -m local serve` running?)"
+            f"cannot read {path}: {error}", hint="is `python -m local serve` running?"
         ) from None
     session = boto3.session.Session(
         aws_access_key_id="testing",
@@ -121,6 +146,11 @@ def local(path: Path) -> Stack:
     )
 
 
+def unindexed_note(stack: Stack) -> str | None:
+    """What to say while the records index is not filled (reads then scan the table)."""
+    return None if stack.records.index_filled() else INDEX_NOT_FILLED
+
+
 def records_since(stack: Stack, since: datetime, license_number: str | None) -> list[FileRecord]:
     if license_number:
         return stack.records.files_for_license(license_number, since)
@@ -132,14 +162,14 @@ def find_record(stack: Stack, file_id_or_key: str) -> FileRecord:
     if file_id_or_key.startswith(FILE_PREFIX):
         record = stack.records.get(file_id_or_key)
         if record is None:
-            raise OpsError(f"no record {file_id_or_key[:300]}")
+            raise OpsError(f"no record {file_id_or_key[:300]}", hint=FIND_A_FILE)
         return record
     table = stack.session.resource("dynamodb", endpoint_url=stack.endpoint_url).Table(
         stack.output("SubmissionsTableName")
     )
     items = all_pages(table.scan, FilterExpression=Attr("key").eq(file_id_or_key))
     if not items:
-        raise OpsError(f"no record of a file with the key {file_id_or_key[:300]}")
+        raise OpsError(f"no record of a file with the key {file_id_or_key[:300]}", hint=FIND_A_FILE)
     newest = max(items, key=lambda item: str(item.get("received_at", "")))
     return FileRecord.from_item(newest)
 
@@ -194,7 +224,8 @@ def close_stuck(stack: Stack, record: FileRecord) -> None:
         stack.records.save(record)
     except RecordChanged:
         raise OpsError(
-            f"{record.name} changed while this ran: look again with `capss submissions show`"
+            f"{record.name} changed while this ran",
+            hint=f"look again with `capss submissions show '{record.pk[:1200]}'`",
         ) from None
 
 
@@ -253,7 +284,10 @@ def run_monitor(stack: Stack, event: dict[str, str]) -> dict[str, Any]:
     )
     body = json.loads(answer["Payload"].read() or b"{}")
     if answer.get("FunctionError"):
-        raise OpsError(f"the monitor failed: {str(body.get('errorMessage', body))[:500]}")
+        raise OpsError(
+            f"the monitor failed: {str(body.get('errorMessage', body))[:500]}",
+            hint="its log group (/aws/lambda/<stack>-MonitorFunction) says why",
+        )
     return dict(body)
 
 
@@ -265,7 +299,10 @@ def capss_status(stack: Stack, record: FileRecord) -> Any:
 
     local_capss = stack.capss or {}
     if not record.status_url or not record.license:
-        raise OpsError(f"{record.name} has no status link: CAPSS never accepted it")
+        raise OpsError(
+            f"{record.name} has no status link: CAPSS never accepted it",
+            hint=f"`capss submissions show '{record.pk[:1200]}'` says what became of it",
+        )
     settings = CapssSettings(
         base_url=local_capss.get("capss_base_url") or stack.output("CapssBaseUrl"),
         api=stack.parameters.get("CapssApi", "current"),

@@ -2,13 +2,13 @@
 
 Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or by
 `--local FILE` (what `python -m local serve` writes), and follows `capss`'s conventions:
-`--json` for JSON, one error line on stderr, exit 0 done, 1 not done, 2 usage.
+`--json` for JSON (the same exit code as text), one error line on stderr; exit codes are
+`capss.cli.exits.OPS_EXITS`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import dataclasses
 import functools
@@ -16,12 +16,13 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capss.cli import lazy
+from capss.cli.exits import FOR_OUTCOME, Exit
 from capss.kinds import ON_DUP_CHOICES
 from capss.outcome import Outcome
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from capss.compliance.stores import ExpectedStore
     from capss.pipeline.records import FileRecord
 
-EXIT_OK, EXIT_NOT_DONE = 0, 1
 IMPORT_COLUMNS = (
     "license",
     "name",
@@ -170,6 +170,12 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     listing.add_argument("--since", type=_date, help="YYYY-MM-DD (default: 7 days ago)")
     listing.add_argument("--outcome", choices=[o.value for o in Outcome])
     _bind(listing, _submissions_list)
+    reindex = file_commands.add_parser(
+        "reindex",
+        parents=[where],
+        help="put records written before the open-or-month index into it (once, after deploying)",
+    )
+    _bind(reindex, _submissions_reindex)
     show = file_commands.add_parser("show", parents=[where], help="one file's whole story")
     show.add_argument("file", metavar="FILE_ID|KEY")
     _bind(show, _submissions_show)
@@ -228,8 +234,12 @@ def _bind(parser: argparse.ArgumentParser, command: Command) -> None:
         # `out` is main's output writer: these commands print their own tables and JSON.
         if bool(args.stack) == bool(args.local):
             parser.error("give the stack: --stack NAME or --local FILE (not both)")
-        with lazy.aws_ops.aws_refusals():
-            return command(args)
+        try:
+            with lazy.aws_ops.aws_refusals():
+                return command(args)
+        except lazy.aws_ops.OpsError as error:
+            error.hint = error.hint or f"see `{parser.prog} --help`"
+            raise
 
     parser.set_defaults(command=run)
 
@@ -299,19 +309,18 @@ def _save_store(
 def _stores_add(args: argparse.Namespace) -> int:
     stack = _stack(args)
     fields = {name for name in STORE_FIELDS if getattr(args, name) is not None}
-    with _input_error():
-        given = lazy.stores.ExpectedStore.parse(
-            license_number=args.license,
-            name=args.name or "",
-            days=args.days or "",
-            timezone=args.timezone or "",
-            closures=args.closures,
-            email=args.email,
-            uploaders=args.uploader,
-            first_day=args.first_day or "",
-            quiet_days=args.quiet_days or "",
-        )
-        removed = lazy.stores.parse_uploaders(args.remove_uploader)
+    given = lazy.stores.ExpectedStore.parse(
+        license_number=args.license,
+        name=args.name or "",
+        days=args.days or "",
+        timezone=args.timezone or "",
+        closures=args.closures,
+        email=args.email,
+        uploaders=args.uploader,
+        first_day=args.first_day or "",
+        quiet_days=args.quiet_days or "",
+    )
+    removed = lazy.stores.parse_uploaders(args.remove_uploader)
     key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
     store = _save_store(stack, given, fields, removed)
     if key_id:
@@ -329,16 +338,7 @@ def _stores_add(args: argparse.Namespace) -> int:
             print(f"capss: {store.license} may be filed for by {_uploaders_text(stack, store)}")
         if key_id:
             print(f"capss: the API key {key_id} uploads for {store.license}")
-    return EXIT_OK
-
-
-@contextlib.contextmanager
-def _input_error() -> Iterator[None]:
-    """A register entry the command cannot use: exit 2 with the entry's own message."""
-    try:
-        yield
-    except lazy.stores.StoreError as error:
-        raise lazy.aws_ops.OpsError(str(error)) from None
+    return Exit.OK
 
 
 def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
@@ -350,8 +350,7 @@ def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
 def _stores_chain_uploader(args: argparse.Namespace) -> int:
     stack = _stack(args)
     register = stack.register
-    with _input_error():
-        given = lazy.stores.parse_uploaders(args.principals)
+    given = lazy.stores.parse_uploaders(args.principals)
     chain = register.chain_uploaders()
     if given:
         chain = chain - given if args.remove else chain | given
@@ -365,17 +364,16 @@ def _stores_chain_uploader(args: argparse.Namespace) -> int:
             "capss: no chain-wide uploader: only each store's registered uploaders may file"
             " (capss stores add LICENSE --uploader PRINCIPAL)"
         )
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_policy(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    with _input_error():
-        licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
+    licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
     access = lazy.upload_access
     arn = access.bucket_arn(stack.output("IntakeBucketName"), stack.session.region_name)
     _print_json(access.upload_policy(arn, licenses))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_key(args: argparse.Namespace) -> int:
@@ -391,8 +389,12 @@ def _stores_key(args: argparse.Namespace) -> int:
             raise lazy.aws_ops.OpsError("--remove takes the key's every license: give no LICENSE")
         if args.remove:
             removed = keys.unbind(key_id)
-            print(f"capss: {key_id} {'uploads for no license now' if removed else 'was not bound'}")
-            return EXIT_OK if removed else EXIT_NOT_DONE
+            if args.json:
+                _print_json({"api_key": key_id, "removed": removed})
+            else:
+                said = "uploads for no license now" if removed else "was not bound"
+                print(f"capss: {key_id} {said}")
+            return Exit.OK if removed else Exit.REJECTED
         if args.licenses:
             registered = {s.license for s in stack.register.stores()}
             unknown = sorted(set(args.licenses) - registered)
@@ -406,11 +408,11 @@ def _stores_key(args: argparse.Namespace) -> int:
         _print_json(
             {"api_keys": [{"id": k, "licenses": sorted(v)} for k, v in sorted(bindings.items())]}
         )
-        return EXIT_OK
+        return Exit.OK
     rows = [["api key id", "uploads for"]]
     rows += [[k, " ".join(sorted(v)) or "(no license)"] for k, v in sorted(bindings.items())]
     print(_table(rows))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_list(args: argparse.Namespace) -> int:
@@ -419,7 +421,7 @@ def _stores_list(args: argparse.Namespace) -> int:
     chain = sorted(stack.register.chain_uploaders())
     if args.json:
         _print_json({"stores": [_store_json(s) for s in stores], "chain_uploaders": chain})
-        return EXIT_OK
+        return Exit.OK
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
     else:
@@ -442,23 +444,30 @@ def _stores_list(args: argparse.Namespace) -> int:
         ]
         print(_table(rows))
     print(f"chain-wide uploaders: {' '.join(chain) or 'none'}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _stores_remove(args: argparse.Namespace) -> int:
     stack = _stack(args)
     store = {s.license: s for s in stack.register.stores()}.get(args.license)
-    if store is None:
-        print(f"capss: {args.license} was not registered")
-        return EXIT_NOT_DONE
-    if store.last_day and not args.last_day:
-        print(f"capss: {args.license} was removed already: nothing is owed after {store.last_day}")
-        return EXIT_NOT_DONE
+    if store is None or (store.last_day and not args.last_day):
+        if args.json:
+            _print_json({"license": args.license, "removed": False})
+        elif store is None:
+            print(f"capss: {args.license} was not registered")
+        else:
+            print(
+                f"capss: {args.license} was removed already: nothing is owed after {store.last_day}"
+            )
+        return Exit.REJECTED
     last = args.last_day or datetime.now(store.zone).date()
     stack.register.remove_store(args.license, last)
     stack.upload_keys.forget_license(args.license)
-    print(f"capss: {args.license} removed: no report is owed after {last}")
-    return EXIT_OK
+    if args.json:
+        _print_json({"license": args.license, "removed": True, "last_day": last.isoformat()})
+    else:
+        print(f"capss: {args.license} removed: no report is owed after {last}")
+    return Exit.OK
 
 
 def _stores_quiet(args: argparse.Namespace) -> int:
@@ -467,8 +476,13 @@ def _stores_quiet(args: argparse.Namespace) -> int:
     who = f"capss stores quiet ({os.environ.get('USER') or 'ops'})"
     for day in days:
         stack.register.record_quiet(args.license, day, who[:100])
-    print(f"capss: {args.license}: nothing to report on {', '.join(d.isoformat() for d in days)}")
-    return EXIT_OK
+    if args.json:
+        _print_json({"license": args.license, "quiet": [d.isoformat() for d in days]})
+    else:
+        print(
+            f"capss: {args.license}: nothing to report on {', '.join(d.isoformat() for d in days)}"
+        )
+    return Exit.OK
 
 
 def _stores_import(args: argparse.Namespace) -> int:
@@ -497,14 +511,17 @@ def _stores_import(args: argparse.Namespace) -> int:
             )
         except lazy.stores.StoreError as error:
             raise lazy.aws_ops.OpsError(
-                f"{args.file}:{number}: {error} (nothing was imported)"
+                f"{args.file}:{number}: {error}",
+                hint=f"correct line {number} and import the file again: nothing was imported",
             ) from None
         fields = {name for name in STORE_FIELDS if row.get(name)}
         parsed.append((store, fields))
-    for store, fields in parsed:
-        _save_store(stack, store, fields)
-    print(f"capss: {len(parsed)} store(s) imported")
-    return EXIT_OK
+    saved = [_save_store(stack, store, fields) for store, fields in parsed]
+    if args.json:
+        _print_json({"stores": [_store_json(store) for store in saved]})
+    else:
+        print(f"capss: {len(saved)} store(s) imported")
+    return Exit.OK
 
 
 # ---------------------------------------------------------------- submissions
@@ -513,12 +530,16 @@ def _stores_import(args: argparse.Namespace) -> int:
 def _submissions_list(args: argparse.Namespace) -> int:
     since = args.since or (datetime.now(UTC).date() - timedelta(days=7))
     moment = datetime.combine(since, time(), tzinfo=UTC)
-    records = lazy.aws_ops.records_since(_stack(args), moment, args.license)
+    stack = _stack(args)
+    note = None if args.license else lazy.aws_ops.unindexed_note(stack)
+    if note:
+        print(f"capss: {note}", file=sys.stderr)
+    records = lazy.aws_ops.records_since(stack, moment, args.license)
     if args.outcome:
         records = [r for r in records if r.outcome.value == args.outcome]
     if args.json:
         _print_json({"files": [_summary(r) for r in records]})
-        return EXIT_OK
+        return Exit.OK
     rows = [["received", "license", "file", "outcome", "transactions", "file id"]]
     rows += [
         [
@@ -532,7 +553,20 @@ def _submissions_list(args: argparse.Namespace) -> int:
         for r in records
     ]
     print(_table(rows) if records else f"no files received since {since}")
-    return EXIT_OK
+    return Exit.OK
+
+
+def _submissions_reindex(args: argparse.Namespace) -> int:
+    counts = _stack(args).records.fill_index()
+    if args.json:
+        _print_json(counts)
+    else:
+        print(
+            f"capss: {counts['records']} record(s) read, {counts['placed']} put into the index"
+            f" ({counts['changed_meanwhile']} written meanwhile, placed by that write);"
+            " the sweep and the listings now read the index"
+        )
+    return Exit.OK
 
 
 def _span(record: FileRecord) -> str:
@@ -570,7 +604,7 @@ def _submissions_show(args: argparse.Namespace) -> int:
     }
     if args.json:
         _print_json(story)
-        return EXIT_OK
+        return Exit.OK
     for name in (
         "file_id",
         "license",
@@ -614,7 +648,7 @@ def _submissions_show(args: argparse.Namespace) -> int:
     if story["execution"]:
         run = story["execution"]
         print(f"{'execution:':17}{run['status']} {run['arn']}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _submissions_status(args: argparse.Namespace) -> int:
@@ -636,7 +670,7 @@ def _submissions_status(args: argparse.Namespace) -> int:
         print(f"  counts: {counts}")
         for message in answer["messages"]:
             print(f"  {message}")
-    return EXIT_OK if result.outcome in (Outcome.COMPLETE, Outcome.PROCESSING) else EXIT_NOT_DONE
+    return FOR_OUTCOME[result.outcome]
 
 
 def _resubmit(args: argparse.Namespace) -> int:
@@ -645,13 +679,15 @@ def _resubmit(args: argparse.Namespace) -> int:
     stuck = record.unattended()
     if not record.outcome.is_final and not stuck:
         raise lazy.aws_ops.OpsError(
-            f"{record.name} is still being processed ({record.phase.value}): wait"
+            f"{record.name} is still being processed ({record.phase.value})",
+            hint=f"wait; `capss submissions show '{record.pk}'` shows where it stands",
         )
     if (record.maybe_in_capss or record.submission_id) and not args.force:
         raise lazy.aws_ops.OpsError(
             f"CAPSS may already have {record.name} (submission"
-            f" {record.submission_id or 'unanswered'}): look for it in CAPSS, then repeat with"
-            " --force (and --on-dup skipDuplicates so CAPSS skips what it has)"
+            f" {record.submission_id or 'unanswered'})",
+            hint="look for it in CAPSS, then repeat with --force (and --on-dup skipDuplicates"
+            " so CAPSS skips what it has)",
         )
     if stuck:
         # Ended first: an SQS redelivery that comes later finds it final and sends nothing.
@@ -662,32 +698,34 @@ def _resubmit(args: argparse.Namespace) -> int:
         _print_json({"file_id": new_id, "resent": record.pk})
     else:
         print(f"capss: {record.name} sent again as {new_id}: capss submissions show '{new_id}'")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _redrive(args: argparse.Namespace) -> int:
     moved = lazy.aws_ops.dead_letters(_stack(args), move=not args.dry_run)
     if args.json:
         _print_json({"dry_run": args.dry_run, "messages": moved})
-        return EXIT_OK
+        return Exit.OK
     verb = "would move" if args.dry_run else "moved"
     print(f"capss: {verb} {len(moved)} message(s) back to the intake queue")
     for message in moved:
         print(f"  {message['message_id']}: {' '.join(message['files'])}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _monitor(args: argparse.Namespace) -> int:
     event = {"check": args.check, **({"time": args.time} if args.time else {})}
     result = lazy.aws_ops.run_monitor(_stack(args), event)
+    days, stuck = result.get("days", []), result.get("stuck", [])
+    code = Exit.OK if not days and not stuck else Exit.REJECTED
+    for note in result.get("notes", []):
+        print(f"capss: {note}", file=sys.stderr)
     if args.json:
         _print_json(result)
-        return EXIT_OK
-    days, stuck = result.get("days", []), result.get("stuck", [])
+        return code
     print(
         f"capss: {args.check} check of {result.get('stores', 0)} store(s): {len(days)} day(s)"
-        f" and {len(stuck)} stuck file(s) need action"
-        + ("; the alert was sent" if result.get("alerted") else "")
+        f" and {len(stuck)} stuck file(s) need action{_alert_said(result)}"
     )
     for day in days:
         print(
@@ -695,7 +733,16 @@ def _monitor(args: argparse.Namespace) -> int:
         )
     for item in stuck:
         print(f"  {item['file_id']}: {item['why']}")
-    return EXIT_OK if not days and not stuck else EXIT_NOT_DONE
+    return code
+
+
+def _alert_said(result: dict[str, Any]) -> str:
+    if result.get("sent"):
+        return "; the alert was sent"
+    if result.get("alerted"):
+        # One alert a check and day: a re-run reports, it does not mail again.
+        return "; this check's alert went out in an earlier run, none was sent now"
+    return ""
 
 
 # ---------------------------------------------------------------- report
@@ -737,7 +784,7 @@ def _report(args: argparse.Namespace) -> int:
         text = _report_text(report)
     if args.output is None:
         sys.stdout.write(text)
-        return EXIT_OK
+        return Exit.OK
     try:
         args.output.write_text(text, encoding="utf-8")
     except OSError as error:
@@ -748,7 +795,7 @@ def _report(args: argparse.Namespace) -> int:
         f" {totals.on_time} of {totals.due} due on time, {totals.missed} missed)",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return Exit.OK
 
 
 def _report_rows(report: ComplianceReport) -> list[list[str]]:

@@ -575,13 +575,17 @@ def alert_once(
     deps: MonitorDeps, check: str, summary: dict[str, Any], alerts: list[Alert]
 ) -> dict[str, Any]:
     """Sends the run's alerts unless a retry of the same run already did; records the run.
-    A run that fails part-way sends them all again on its retry: twice rather than never."""
+    A run that fails part-way sends them all again on its retry: twice rather than never.
+
+    `alerted`: the check's alerts went out, by this run or an earlier one; `sent`: by this
+    run (a re-run must not say it alerted anyone again)."""
     earlier = deps.stores.get_check(check)
-    if not alerts or (earlier and earlier.get("alerted")):
-        summary["alerted"] = bool(earlier and earlier.get("alerted"))
-    else:
+    already = bool(earlier and earlier.get("alerted"))
+    sent = bool(alerts) and not already
+    if sent:
         for alert in alerts:
             deps.alerts.send(alert)
-        summary["alerted"] = True
+    summary["alerted"] = already or sent
+    summary["sent"] = sent
     deps.stores.put_check(check, summary)
     return summary

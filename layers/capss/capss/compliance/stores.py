@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from capss.errors import NeedsPersonError
+from capss.errors import InputError
 from capss.intake.report import DEFAULT_TIMEZONE
 from capss.pipeline.uploaders import UploaderError, uploader_pattern
 
@@ -39,7 +39,7 @@ CLOSURE_LIMIT = 400
 """Closure dates kept per store (about a year of daily closures)."""
 
 
-class StoreError(NeedsPersonError):
+class StoreError(InputError):
     """A store's entry is malformed: the message names the field and what is allowed."""
 
     hint = "Correct the entry and run the command again."
