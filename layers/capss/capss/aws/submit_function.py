@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, BinaryIO
 
 from capss.aws.capss_clients import capss_clients
 from capss.aws.dynamodb import DynamoRecordStore
@@ -14,7 +14,7 @@ from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
-from capss.intake.report import Conversion
+from capss.intake.report import Conversion, IntakeLimits
 from capss.intake.validate import validate_stream
 from capss.pipeline.ports import CsvConverter
 from capss.pipeline.settings import SubmitSettings
@@ -39,8 +39,10 @@ class ShippedMapping:
 
         return load_mapping(self.name)
 
-    def convert(self, data: bytes, license_number: str) -> Conversion:
-        return self._mapping.convert(data, license_number)
+    def convert(
+        self, source: BinaryIO, target: BinaryIO, license_number: str, limits: IntakeLimits
+    ) -> Conversion:
+        return self._mapping.convert(source, target, license_number, limits)
 
 
 @cold_start

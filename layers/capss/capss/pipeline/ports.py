@@ -67,8 +67,8 @@ class ObjectStore(Protocol):
 
     def read_uri(self, uri: str) -> bytes: ...
 
-    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> str | None:
-        """Writes a new object; its version id."""
+    def put(self, bucket: str, key: str, body: BinaryIO, metadata: dict[str, str]) -> str | None:
+        """Writes a new object from a seekable file, streamed; its version id."""
         ...
 
 
@@ -92,7 +92,12 @@ class CsvConverter(Protocol):
     @property
     def name(self) -> str: ...
 
-    def convert(self, data: bytes, license_number: str) -> Conversion: ...
+    def convert(
+        self, source: BinaryIO, target: BinaryIO, license_number: str, limits: IntakeLimits
+    ) -> Conversion:
+        """Reads the export in `source` and writes the CAPSS file to `target`, only when it is
+        clean; memory stays flat whatever the export's size."""
+        ...
 
 
 class MessageQueue(Protocol):

@@ -237,6 +237,7 @@ def _validate_and_send(
     info = deps.objects.head(ref)
     record.size = info.size
     kind = FileKind(record.kind)
+    limits = IntakeLimits(max_bytes=settings.max_file_bytes)
     with tempfile.TemporaryFile() as local_copy:
         # One bounded copy in /tmp serves the validator and the upload; the size limit is
         # enforced on the object's size before a byte is copied.
@@ -251,6 +252,7 @@ def _validate_and_send(
                 converter=deps.convert,
                 objects=deps.objects,
                 license_number=key_license or "",
+                limits=limits,
             )
             if not converted:
                 return _reject(record, deps, settings)
@@ -260,7 +262,7 @@ def _validate_and_send(
             local_copy,
             kind,
             size=size,
-            limits=IntakeLimits(max_bytes=settings.max_file_bytes),
+            limits=limits,
             expected_license=key_license,
             xsd=deps.xsd(),
         )
