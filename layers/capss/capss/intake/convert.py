@@ -4,8 +4,10 @@ The mapping (TOML, see `mappings/aimsi-report-wizard.toml`) names which columns 
 item elements, constants, value tables, the date and amount formats, and which column
 groups rows into one transaction. Customer fields are not mapped: since SB 1317 each one
 reads "on file". Every problem names the CSV line and column, in the report shape the XML
-validator uses; the XML is built with lxml (never by pasting text) and is only produced when
-no row has an error.
+validator uses. The export is read row by row and each element is serialized by lxml (never
+by pasting a value into text), in the layout lxml's pretty print gives the whole tree; the
+file is only written when no row has an error, and memory stays flat whatever the export's
+size.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ ON_FILE = "on file"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SHOWN_LIMIT = 60
 """Characters of a cell quoted in a problem."""
+_CHUNK = 1 << 16
+"""Bytes read at a time when the export is checked for its encoding."""
 SHIPPED = ("aimsi-report-wizard",)
 """Mappings that ship with the bridge, by name (`mappings/<name>.toml`)."""
 
@@ -671,7 +675,6 @@ def _plan(specs: list[FieldSpec | str]) -> tuple[bytes | FieldSpec, ...]:
 
 # The file as lxml's pretty print lays it out (two spaces a level); what varies is written by
 # `_leaf`. A test holds the result byte for byte to lxml's serialization of the whole tree.
-_CHUNK = 1 << 16
 _TRANSACTION_INDENT = b"      "
 _EMPLOYEE_INDENT = b"        "
 _ITEM_INDENT = b"          "
