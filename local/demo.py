@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -91,6 +92,10 @@ STORES = (
 MONITOR_AT = datetime(2026, 11, 3, 10, tzinfo=ZoneInfo("America/Los_Angeles"))
 """The early warning on the deadline day of the sample files' Monday, 2026-11-02."""
 MONITOR_EXPECTS = {("000000302", "2026-11-02")}
+MONTH = (date(2026, 11, 1), date(2026, 11, 30))
+"""The month of the sample files' transactions."""
+MONTH_PAGE = Path(tempfile.gettempdir()) / "capss-demo-month-2026-11.html"
+"""Replaced by each run, like the handlers' log."""
 
 
 @dataclass
@@ -148,6 +153,20 @@ def _print_emails(emails: list[Any], out: Any) -> None:
         print(f"Subject: {email.subject}\n", file=out)
         print(email.body.rstrip(), file=out)
     print("=" * 78, file=out)
+
+
+def month_page(stack: LocalStack) -> bool:
+    """Writes MONTH_PAGE with the ops command, as ops would after `local serve`."""
+    from capss.cli.main import main  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        state = Path(folder) / "local.json"
+        # In this process moto intercepts boto3 itself: the file needs no endpoint.
+        state.write_text(json.dumps(stack.connection()), encoding="utf-8")
+        since, until = (day.isoformat() for day in MONTH)
+        command = ["report", "--since", since, "--until", until, "--format", "html"]
+        code = main([*command, "--output", str(MONTH_PAGE), "--local", str(state)])
+    return code == 0 and MONTH_PAGE.is_file()
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -215,6 +234,8 @@ def demo(args: argparse.Namespace) -> int:
             say(f"the monitor's early warning, as of {MONITOR_AT:%a %Y-%m-%d %H:%M %Z}")
             monitor_run = stack.run_schedule("EarlyWarning", MONITOR_AT)
             monitor_alerts = stack.alerts()[len(alerts) :]
+            say(f"the month page of {MONTH[0]:%Y-%m}, as ops make it: capss report --format html")
+            page_written = month_page(stack)
     finally:
         if log is not sys.stderr:
             log.close()
@@ -260,6 +281,7 @@ def demo(args: argparse.Namespace) -> int:
     _print_emails(monitor_alerts, out)
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items()))
     print(f"\nRequests CAPSS received: {sum(requests.values())} ({kinds})", file=out)
+    print(f"\nMonth page of the demo's stores: {MONTH_PAGE}", file=out)
     print(f"Elapsed: {elapsed:.1f} s", file=out)
     if log is not sys.stderr:
         print(f"Handler logs: {log.name}", file=out)
@@ -271,6 +293,8 @@ def demo(args: argparse.Namespace) -> int:
             f"the monitor named {sorted(named)} in {len(monitor_alerts)} alert(s),"
             f" expected {sorted(MONITOR_EXPECTS)} in one"
         )
+    if not page_written:
+        failures.append(f"capss report --format html did not write {MONTH_PAGE}")
     if failures:
         print("\nNOT as expected:\n  " + "\n  ".join(failures), file=out)
         return 1

@@ -3,8 +3,9 @@
 Each scenario runs files through the whole local stack (the real template, handlers and
 state machine, AWS's limits enforced) against the CAPSS simulator with faults injected, and
 yields one row: how many files reached a final recorded outcome, CAPSS uploads per file, the
-alerts owed and sent, files lost, files whose items CAPSS saved twice, and secrets or tokens
-found in anything the system wrote. The command exits 1 on any loss, duplicate, leak or
+alerts owed and sent, files lost, files whose items CAPSS saved twice, and secrets, tokens or
+the canary customer's data (each file carries it; `local/canary.py`) found in anything the
+system wrote. The command exits 1 on any loss, duplicate, leak or
 file without an outcome, or a person owed an alert who got none.
 """
 
@@ -32,6 +33,7 @@ from capss.outcome import Outcome
 from capss.pipeline.poll import MAX_POLLS, next_wait
 from capss.pipeline.settings import PollSettings
 
+from local.canary import Written, canaries_in, with_canary, written
 from local.simulator import CapssSimulator, Fault
 from local.stack import (
     HISTORY_EVENTS,
@@ -181,14 +183,16 @@ class Row:
 
 
 def variant(tag: str) -> bytes:
-    """The clean sample with transactions of its own (no two files share an item)."""
+    """The clean sample with transactions of its own (no two files share an item), and the
+    canary customer in its first transaction: sent as an "on file" copy, it must be found
+    nowhere the bridge writes."""
     text = (SAMPLES / "store-0300-clean.xml").read_text(encoding="utf-8")
     text = re.sub(
         r"<loanBuyNumber>([^<]+)</loanBuyNumber>",
         lambda m: f"<loanBuyNumber>{m.group(1)[:6]}{tag}</loanBuyNumber>",
         text,
     )
-    return text.encode()
+    return with_canary(text.encode())
 
 
 def hostile_files() -> list[tuple[str, bytes]]:
@@ -429,10 +433,10 @@ def _row(
         if other:
             row.notes.append(f"not {scenario.expect.value}: {len(other)} {other[:5]}")
     cli = _ops_output(local, results, row.notes)
-    histories = _histories(local)
+    wrote = written(local)
     # The settings as the status function reads them from its environment.
-    row.notes += history_notes(PollSettings.from_env(local.environment), histories)
-    row.leaks = _leaks(local, sim, histories, cli)
+    row.notes += history_notes(PollSettings.from_env(local.environment), wrote.histories)
+    row.leaks = _leaks(wrote, sim, cli, row.notes)
     tokens = sim.count(endpoint="token")
     row.figures = f"uploads in flight at most {sim.max_in_flight}, {tokens} token requests"
     if scenario.files and (sim.max_in_flight > MAX_FILES_IN_FLIGHT or tokens > TOKEN_REQUESTS):
@@ -440,42 +444,20 @@ def _row(
     return row
 
 
-def _histories(local: LocalStack) -> dict[str, list[dict[str, Any]]]:
-    """Every poller execution's whole history, by execution name."""
-    sfn = local.client("stepfunctions")
-    histories: dict[str, list[dict[str, Any]]] = {}
-    for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=local.state_machine_arn
-    ):
-        for execution in page["executions"]:
-            histories[execution["name"]] = [
-                event
-                for history in sfn.get_paginator("get_execution_history").paginate(
-                    executionArn=execution["executionArn"]
-                )
-                for event in history["events"]
-            ]
-    return histories
-
-
-def _leaks(
-    local: LocalStack,
-    sim: CapssSimulator,
-    histories: dict[str, list[dict[str, Any]]],
-    cli: list[str],
-) -> int:
-    """Secrets and issued tokens in logs, records, alerts, outcome events, executions' inputs,
-    outputs and histories, and the `cli` output."""
-    seen = [local.log.getvalue() if isinstance(local.log, io.StringIO) else "", *cli]
-    dynamodb = local.client("dynamodb")
-    for page in dynamodb.get_paginator("scan").paginate(TableName=local.table):
-        seen += [json.dumps(item) for item in page["Items"]]
-    seen += [f"{alert.subject}\n{alert.body}" for alert in local.alerts()]
-    seen += [json.dumps(event) for event in local.events()]
-    seen += [json.dumps(events, default=str) for events in histories.values()]
-    everything = "\n".join(seen)
+def _leaks(wrote: Written, sim: CapssSimulator, cli: list[str], notes: list[str]) -> int:
+    """Secrets, issued tokens and the canary customer's values in logs, records, alerts, outcome
+    events, executions' inputs and histories, and the `cli` output. CAPSS only ever received
+    the files' "on file" copies, so a canary value anywhere is a leak (`notes` says where)."""
+    texts = {**wrote.texts(), "ops command output": "\n".join(cli)}
     secrets = [CLIENT[1], ROTATED_SECRET, *sim.issued_tokens]
-    return sum(1 for text in secrets if text and text in everything)
+    everything = "\n".join(texts.values())
+    leaks = sum(1 for text in secrets if text and text in everything)
+    for place, text in texts.items():
+        found = canaries_in(text)
+        if found:
+            notes.append(f"customer data in {place}: {len(found)} canary value(s)")
+        leaks += len(found)
+    return leaks
 
 
 def worst_checks(poll: PollSettings) -> int:

@@ -6,10 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from capss.aws.status_function import status_check
-from capss.telemetry import logger, metrics
+from capss.telemetry import logger
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return status_check(event, context)

@@ -20,7 +20,10 @@ What a file decides (markers are plain text in the XML):
   `submitDups` saves it again;
 - a `licenseNumber` containing `[sim:reject]` (the marker is ignored when matching the license)
   or an item description containing `[sim:fail]` makes the job fail on CAPSS's side: its status
-  answers 500 with an error body, nothing saved.
+  answers 500 with an error body, nothing saved;
+- an item whose `description` contains `[sim:quote]` is an error item whose message quotes its
+  transaction's customer fields back (whether the real CAPSS quotes field values is unknown).
+Each job keeps the file as CAPSS received it (`sim.jobs[n].data`).
 Both `onDup` and `onError` default to `cancel`; other values answer 400, as do a missing file part,
 a file that is not XML, has no license, transactions or items, or carries another license.
 

@@ -59,6 +59,8 @@ class Job:
     status: Literal["new", "complete", "failed"] = "new"
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(_PACIFIC))
     completed_at: dt.datetime | None = None
+    data: bytes = b""
+    """The file as CAPSS received it."""
 
     @property
     def status_path(self) -> str:
@@ -85,6 +87,7 @@ class JobBook:
         file_name: str,
         on_dup: str,
         on_error: str,
+        data: bytes = b"",
     ) -> Job:
         with self._lock:
             job_id = self._next_id
@@ -109,6 +112,7 @@ class JobBook:
                     error_items=0,
                     duplicate_items=0,
                     outcome="clean",
+                    data=data,
                 ),
             )
             self._jobs[job_id] = job
@@ -152,7 +156,12 @@ def _decide(saved: set[tuple[str, ...]], upload: UploadFile, job: Job) -> Job:
             seen.add(key)
     job.error_items = len(errors)
     job.duplicate_items = len(duplicates)
-    job.messages.extend(f"{_where(item)}: item has errors and was not saved" for item in errors)
+    job.messages.extend(
+        f"{_where(item)}: customer {item.quote!r} does not match the seller on record"
+        if item.quote
+        else f"{_where(item)}: item has errors and was not saved"
+        for item in errors
+    )
     job.messages.extend(
         f"{_where(item)}: duplicate of an item already in CAPSS" for item in duplicates
     )

@@ -454,6 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
             file_name=part.filename,
             on_dup=ON_DUP[on_dup],
             on_error=on_error,
+            data=part.data,
         )
         return _Answer(202, accepted_body(job, sim.base_url))
 

@@ -11,6 +11,9 @@ from lxml import etree
 ERROR_MARK = "[sim:error]"
 FAIL_MARK = "[sim:fail]"
 REJECT_MARK = "[sim:reject]"
+QUOTE_MARK = "[sim:quote]"
+"""In an item's description: CAPSS refuses the item, quoting its transaction's customer fields
+back in the message (whether the real CAPSS ever quotes field values is unknown)."""
 
 
 class UploadError(ValueError):
@@ -32,6 +35,8 @@ class Item:
     key: tuple[str, ...]
     error: bool
     fail: bool
+    quote: str = ""
+    """The customer fields' text CAPSS's message about this item repeats (QUOTE_MARK)."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,14 @@ def read_file(data: bytes, filename: str) -> UploadFile:
     items: list[Item] = []
     for t_index, transaction in enumerate(transactions, start=1):
         when = _text(transaction, "transactionTime")
+        texts = transaction.xpath("*[local-name()='customer']//text()")
+        customer = " ".join(
+            str(text).strip()
+            for text in (texts if isinstance(texts, list) else [])
+            if isinstance(text, str) and text.strip()
+        )
         for i_index, item in enumerate(_elements(transaction, _ITEMS), start=1):
-            items.append(_item(item, t_index, i_index, (when,)))
+            items.append(_item(item, t_index, i_index, (when,), customer))
     if not transactions:
         # An item-update file (its format is unknown): items directly under the data.
         for i_index, item in enumerate(_elements(root, _ITEMS), start=1):
@@ -106,7 +117,13 @@ def read_file(data: bytes, filename: str) -> UploadFile:
     )
 
 
-def _item(item: etree._Element, transaction: int, position: int, context: tuple[str, ...]) -> Item:
+def _item(
+    item: etree._Element,
+    transaction: int,
+    position: int,
+    context: tuple[str, ...],
+    customer: str = "",
+) -> Item:
     description = _text(item, "description")
     # What makes two reports the same property: the dealer's ticket and the article's identity.
     key = (
@@ -123,6 +140,7 @@ def _item(item: etree._Element, transaction: int, position: int, context: tuple[
         position=position,
         loan_buy_number=_text(item, "loanBuyNumber"),
         key=key,
-        error=ERROR_MARK in description,
+        error=ERROR_MARK in description or QUOTE_MARK in description,
         fail=FAIL_MARK in description,
+        quote=customer if QUOTE_MARK in description else "",
     )

@@ -12,6 +12,7 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -24,7 +25,18 @@ class ScaledClock:
     """Seconds each ASL Retry asked to pause."""
     redeliveries: list[float] = field(default_factory=list)
     """Seconds each failed queue message stayed invisible (its visibility timeout)."""
+    travelled: timedelta = timedelta(0)
+    """How far `travel` has moved the stack's calendar ahead of the wall clock."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        """The stack's calendar time: the wall clock plus what was travelled."""
+        return datetime.now(UTC) + self.travelled
+
+    def travel(self, by: timedelta) -> datetime:
+        with self._lock:
+            self.travelled += by
+        return self.now()
 
     def record(self, into: list[float], seconds: float) -> float:
         with self._lock:

@@ -10,10 +10,9 @@ import os
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +23,7 @@ from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
 
 from local.stack import _limits as limits
+from local.stack import _ttl as ttl
 from local.stack._account import AccountBuilder
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
@@ -43,11 +43,9 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
-LOCAL_ENVIRONMENT = {
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
-"""Added to every function's environment: no X-Ray daemon and no CloudWatch here."""
+LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+"""Added to every function's environment: no X-Ray daemon here. Metrics stay on: their
+embedded-metric-format lines go to the handlers' log, as Lambda's would to CloudWatch."""
 
 
 @dataclass(frozen=True)
@@ -343,6 +341,12 @@ class LocalStack:
                     return json.loads(answer)
         raise TemplateError(f"no schedule {event_id} in the template")
 
+    def travel(self, by: timedelta) -> int:
+        """Moves the stack's calendar ahead by `by`, then lets DynamoDB's Time to Live do what
+        it would have done by then (`_ttl`); returns how many items it deleted."""
+        now = self.clock.travel(by)
+        return ttl.sweep(self.client("dynamodb"), list(self.account.tables.values()), now)
+
     @property
     def state_machine_arn(self) -> str:
         return str(self._single(self.account.state_machines, "state machine"))
@@ -425,7 +429,7 @@ class LocalStack:
             .get_item(TableName=self.table, Key={"pk": {"S": dropped.pk}}, ConsistentRead=True)
             .get("Item")
         )
-        return _plain_item(item) if item else None
+        return plain_item(item) if item else None
 
     def running_executions(self) -> int:
         pages = (
@@ -643,10 +647,7 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
     saved_stdout = sys.stdout
     sys.stdout = _ThreadRoutedOutput(saved_stdout, log)
     try:
-        with warnings.catch_warnings():
-            # A function that adds no metric (the status check) is normal here, not news.
-            warnings.filterwarnings("ignore", message="No application metrics to publish")
-            yield
+        yield
     finally:
         sys.stdout = saved_stdout
         if saved_stream is not None and isinstance(handler, logging.StreamHandler):
@@ -664,7 +665,7 @@ def _unquote(key: str) -> str:
     return unquote_plus(key)
 
 
-def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
 
     deserializer = TypeDeserializer()

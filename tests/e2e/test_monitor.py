@@ -281,6 +281,41 @@ def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
     )
 
 
+def test_the_monthly_page_is_written_on_the_first_business_day(pipeline: Start) -> None:
+    p, register = start(pipeline, parameters={"MonthlyPage": "true"})
+    register.put_store(ExpectedStore(license="000000300", name="Main St"))
+    register.put_store(ExpectedStore(license="000000302", name="Oak Ave"))
+    monday = date(2026, 11, 23)
+    drop(p, at(2026, 11, 24, 9), "000000300", day_file("000000300", monday, "MON1"), "m.xml")
+    oak_inbox = _filtered_inbox(p, "000000302")
+
+    # The schedule runs on each of the month's first seven days; only the first business
+    # day writes the page of the month before: Tuesday the 1st of December, November's.
+    assert p.stack.run_schedule("MonthPage", at(2026, 11, 3, 7, 30))["written"] is None
+    run = p.stack.run_schedule("MonthPage", at(2026, 12, 1, 7, 30))
+    where = f"s3://{p.stack.bucket}/reports/2026-11.html"
+    assert run["written"] == where
+    page = p.stack.client("s3").get_object(Bucket=p.stack.bucket, Key="reports/2026-11.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    html = page["Body"].read().decode()
+    assert html.count('data-state="') == 2 * 30
+    assert '<td class="cell s-reported" data-day="2026-11-23" data-state="reported"' in html
+
+    (email,) = [a for a in p.stack.alerts() if a.attributes.get("kind") == "month_page"]
+    # Both trade Mon-Sat: 25 days each, of which Monday the 30th is due today, so not yet
+    # expected. Main St reported one of its 24 days due, Oak Ave none.
+    assert '<td class="cell s-not_expected" data-day="2026-11-30"' in html
+    assert email.subject == "CAPSS month page 2026-11: 2.1% on time, 47 missed, 0 late"
+    assert f"  {where}\n" in email.body
+    assert run["totals"]["due"] == 48
+    # The page names every store: a store's own subscription does not get it.
+    assert _subjects(p, oak_inbox) == []
+    # A retried run writes the page again but does not email twice; the next day does nothing.
+    assert p.stack.run_schedule("MonthPage", at(2026, 12, 1, 7, 30))["alerted"]
+    assert p.stack.run_schedule("MonthPage", at(2026, 12, 2, 7, 30))["written"] is None
+    assert len([a for a in p.stack.alerts() if a.attributes.get("kind") == "month_page"]) == 1
+
+
 def _filtered_inbox(p: Pipeline, license_number: str) -> str:
     """A queue subscribed to the alert topic as `capss stores add --email` subscribes."""
     sqs = p.stack.client("sqs")

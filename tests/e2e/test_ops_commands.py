@@ -8,11 +8,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from capss.cli.main import main
 
 from tests.e2e.conftest import Pipeline
 from tests.e2e.test_monitor import day_file
+from tests.integration.compliance.month import dump_dom
+from tests.integration.compliance.test_month_page import figures_of, shown
 
 Start = Callable[..., Pipeline]
 
@@ -235,7 +238,7 @@ def test_redrive_lists_then_moves_the_dead_letters(ops: Ops) -> None:
     assert p.uploads("store-0300-clean.xml") == 1
 
 
-def test_report_and_monitor(ops: Ops) -> None:
+def test_report_and_monitor(ops: Ops, tmp_path: Path) -> None:
     p = ops.p
     ops.run("stores", "add", "000000300", "--name", "Main St")
     ops.run("stores", "add", "000000301", "--name", "Oak Ave")
@@ -250,6 +253,44 @@ def test_report_and_monitor(ops: Ops) -> None:
     # Sent today (after 2026-11-24): reported, but late.
     assert lines[1].startswith("000000300,Main St,2026-11-23,2026-11-24,reported_late,")
     assert lines[2] == "000000301,Oak Ave,2026-11-23,2026-11-24,missing,"
+
+    # The month page and the JSON of the same period: the same figures, as a browser shows them.
+    period = ("report", "--since", "2026-11-22", "--until", "2026-11-23")
+    report = ops.json(*period)
+    assert report["totals"] | {"states": None} == {
+        "due": 2,
+        "on_time": 0,
+        "late": 1,
+        "partly_reported": 0,
+        "processing": 0,
+        "missed": 1,
+        "on_time_rate": 0.0,
+        "states": None,
+    }
+    page = tmp_path / "month.html"
+    code, out, err = ops.run(*period, "--format", "html", "--output", str(page))
+    assert (code, out) == (0, "")
+    assert err == f"capss: wrote {page} (2 store(s), 2 day(s): 0 of 2 due on time, 1 missed)\n"
+    dom = lxml.html.fromstring(dump_dom(page).output)
+    assert {
+        (row.get("data-license"), td.get("data-day")): td.get("data-state")
+        for row in dom.xpath("//tbody/tr[@data-license]")
+        for td in row.xpath("td[@data-state]")
+    } == {(d["license"], d["day"]): d["state"] for d in report["days"]}
+    assert {
+        row.get("data-license"): figures_of(row) for row in dom.xpath("//tbody/tr[@data-license]")
+    } == {store["license"]: shown(store) for store in report["stores"]}
+    assert figures_of(dom.xpath("//tr[@data-chain]")[0]) == shown(report["totals"])
+    # The table ends with the same figures per store and for the chain.
+    code, text, _ = ops.run(*period)
+    assert code == 0
+    assert text.splitlines()[-5:] == [
+        "license    store    due  on time  late  partly  processing  missed  rate",
+        "---------  -------  ---  -------  ----  ------  ----------  ------  ----",
+        "000000300  Main St  1    0        1     0       0           0       0.0%",
+        "000000301  Oak Ave  1    0        0     0       0           1       0.0%",
+        "chain               2    0        1     0       0           1       0.0%",
+    ]
 
     # The early warning of Tuesday 10:00 in California (Monday's reports are due that day).
     code, out, _ = ops.run("monitor", "--check", "early", "--time", "2026-11-24T18:00:00Z")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -171,6 +173,9 @@ def test_demo_command() -> None:
         in answer.stdout
     )
     assert "Requests CAPSS received:" in answer.stdout
+    page = re.search(r"^Month page of the demo's stores: (.+)$", answer.stdout, re.MULTILINE)
+    assert page is not None
+    assert Path(page[1]).read_text(encoding="utf-8").count('data-state="') == 3 * 30
     assert "The monitor named the store that did not report, and only that one." in answer.stdout
     assert "  - 000000302 Oak Ave: Mon 2026-11-02, due Tue 2026-11-03: no file yet\n" in (
         answer.stdout

@@ -188,6 +188,12 @@ def test_the_submit_function_has_its_own_role(resources: Resources) -> None:
             {"Fn::GetAtt": ["StoresTable", "Arn"]},
         ),
         (
+            "MonitorFunction",
+            "MonthlyPages",
+            {"s3:PutObject"},
+            {"Fn::Sub": "${IntakeBucket.Arn}/reports/*"},
+        ),
+        (
             "FinishFunction",
             "OutcomeTags",
             {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},

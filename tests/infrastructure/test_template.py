@@ -13,7 +13,10 @@ from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
 from capss.aws.sns import OPS_FILTER_POLICY
 from capss.aws.stores import API_KEY_PREFIX
 from capss.client.api import Api
-from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, CustomerFields
+from capss.pipeline.converted import converted_key
+from capss.pipeline.onfile import on_file_key
+from capss.pipeline.records import RETENTION_DAYS, FileRecord
 from capss.pipeline.settings import (
     FinishSettings,
     MonitorSettings,
@@ -128,7 +131,7 @@ def test_default_parameters_deploy_the_codes_own_defaults(name: str) -> None:
     deployed = _deployed_environment(name)
     required = {"TABLE_NAME", "STORES_TABLE_NAME", "TOPIC_ARN", "STATE_MACHINE_ARN"}
     required |= {"CAPSS_BASE_URL", "STACK_NAME", "INTAKE_DLQ_ARN"}
-    required |= {"EVENT_BUS_NAME", "BUCKET_NAME"}  # the stack's own names
+    required |= {"EVENT_BUS_NAME", "BUCKET_NAME", "REPORTS_BUCKET"}  # the stack's own names
     bare = {key: value for key, value in deployed.items() if key in required}
     assert SETTINGS[name].from_env(deployed) == SETTINGS[name].from_env(bare)
 
@@ -138,11 +141,20 @@ def test_parameter_choices_are_the_codes_choices(template: dict[str, Any]) -> No
     assert tuple(parameters["OnDup"]["AllowedValues"]) == ON_DUP_CHOICES
     assert tuple(parameters["OnError"]["AllowedValues"]) == ON_ERROR_CHOICES
     assert parameters["CapssApi"]["AllowedValues"] == [api.value for api in Api]
+    assert parameters["CustomerFields"]["AllowedValues"] == [c.value for c in CustomerFields]
 
 
 def test_parameters_reach_the_settings() -> None:
-    overrides = {"CapssApi": "legacy", "AlertOnComplete": "true", "PollBudgetSeconds": "7200"}
+    overrides = {
+        "CapssApi": "legacy",
+        "AlertOnComplete": "true",
+        "PollBudgetSeconds": "7200",
+        "CustomerFields": "reject",
+        "RetentionDays": "2000",
+    }
     submit = SubmitSettings.from_env(_deployed_environment("SubmitFunction", overrides))
+    assert submit.customer_fields is CustomerFields.REJECT
+    assert submit.retention_days == 2000
     status = StatusSettings.from_env(_deployed_environment("StatusFunction", overrides))
     finish = FinishSettings.from_env(_deployed_environment("FinishFunction", overrides))
     assert submit.capss.api == "legacy"
@@ -400,6 +412,8 @@ def test_alarms_cover_dead_letters_poller_failures_and_function_errors(
     resources: Resources,
 ) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    # The missed-store-days alarm is no email of its own (test_dashboard holds it).
+    del alarms["MissedStoreDaysAlarm"]
     watched = set()
     for name, spec in alarms.items():
         props = spec["Properties"]
@@ -437,6 +451,7 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         },
         "StoresTableName": {"Ref": "StoresTable"},
         "MonitorFunctionName": {"Ref": "MonitorFunction"},
+        "DashboardName": {"Ref": "Dashboard"},
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
         "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
@@ -458,6 +473,7 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
             "MonitorFinalHour": "6",
             "DailyDigest": "true",
             "DigestHour": "8",
+            "MonthlyPage": "true",
         },
     )
     runs = {}
@@ -481,10 +497,17 @@ def test_the_monitor_runs_twice_a_day_in_pacific_time_at_the_chosen_hours(
             "cron(0 8 * * ? *)",
             {"check": "digest", "time": "<aws.scheduler.scheduled-time>"},
         ),
+        # The month's first seven days after the final check: the function writes last
+        # month's page on the first business day among them.
+        "MonthPage": (
+            "cron(30 6 1-7 * ? *)",
+            {"check": "month_page", "time": "<aws.scheduler.scheduled-time>"},
+        ),
     }
-    # The digest is optional: off unless asked for.
-    default = Template.load(TEMPLATE).resolve(events["Digest"]["Properties"])
-    assert default["State"] == "DISABLED"
+    # The digest and the monthly page are optional: off unless asked for.
+    for optional in ("Digest", "MonthPage"):
+        default = Template.load(TEMPLATE).resolve(events[optional]["Properties"])
+        assert default["State"] == "DISABLED"
 
 
 def test_the_store_register_is_its_own_retained_encrypted_table(resources: Resources) -> None:
@@ -606,3 +629,41 @@ def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PollerStateMachine"}]
     assert rule["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+
+
+def test_what_the_bridge_keeps_expires_after_the_retention_parameter(
+    template: dict[str, Any], resources: Resources
+) -> None:
+    retention = template["Parameters"]["RetentionDays"]
+    # Three years at least (B&P 21628; docs/design.md, "Personal data and retention").
+    assert retention["Default"] == RETENTION_DAYS
+    assert retention["MinValue"] == 1096 <= RETENTION_DAYS
+    rules = {
+        r["Id"]: r
+        for r in _properties(resources, "IntakeBucket")["LifecycleConfiguration"]["Rules"]
+    }
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+    days = {"Ref": "RetentionDays"}
+    # Every replaced version, wherever it is, once it has been replaced this long.
+    assert rules["expire-replaced-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": days
+    }
+    assert "Prefix" not in rules["expire-replaced-versions"]
+    # The copies the bridge writes (CSV conversions, on-file copies), never a current original.
+    copies = rules["expire-bridge-copies"]
+    assert copies["ExpirationInDays"] == days
+    key = "incoming/transactions/000000300/day.xml"
+    assert converted_key(key).startswith(copies["Prefix"])
+    assert on_file_key(key).startswith(copies["Prefix"])
+    # A current original stays until the chain's own rule removes it.
+    expiring_current = [
+        r["Id"] for r in rules.values() if {"ExpirationInDays", "ExpirationDate"} & set(r)
+    ]
+    assert expiring_current == ["expire-bridge-copies"]
+    assert not copies["Prefix"].startswith("incoming")
+    # Records: the table's TTL attribute is the one the submit function writes.
+    table = _properties(resources, "SubmissionsTable")
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    submit_env = _properties(resources, "SubmitFunction")["Environment"]["Variables"]
+    assert submit_env["RETENTION_DAYS"] == days
+    assert "expires_at" in FileRecord.__dataclass_fields__

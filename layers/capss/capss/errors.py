@@ -16,7 +16,9 @@
 
 Every error carries `hint`, one sentence an ops person can act on, and `attempts`,
 the number of requests the failed call made. Messages never contain a client
-secret or a token.
+secret or a token. A message that repeats what CAPSS answered names that text in `quoted`:
+records and alerts may show it, logs never (`own_words`; the personal data rule in
+docs/design.md), since CAPSS may quote a file's customer fields back.
 """
 
 from __future__ import annotations
@@ -28,11 +30,22 @@ class CapssError(Exception):
     hint: str = "See the logs for the request that failed."
     attempts: int = 1
     """How many requests the failed call made (for an upload: how many times the file was sent)."""
+    quoted: str = ""
+    """CAPSS's own text that the message repeats (an excerpt of its answer, its message)."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, quoted: str = "") -> None:
         super().__init__(message)
         if hint is not None:
             self.hint = hint
+        if quoted:
+            self.quoted = quoted
+
+    def own_words(self) -> str:
+        """The message with CAPSS's text withheld: what a log line may carry."""
+        text = str(self)
+        if not self.quoted:
+            return text
+        return text.replace(self.quoted, f"[{len(self.quoted)} characters from CAPSS withheld]")
 
 
 class TransientError(CapssError):
@@ -50,8 +63,9 @@ class TransientError(CapssError):
         retry_after: float | None = None,
         hint: str | None = None,
         maybe_accepted: bool = False,
+        quoted: str = "",
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, quoted=quoted)
         self.retry_after = retry_after
         # An upload that failed after its body was sent may have been taken by CAPSS:
         # sending it again could duplicate it, so the caller decides.
@@ -107,7 +121,7 @@ class RequestRejected(NeedsPersonError):
     def __init__(
         self, message: str, *, http_status: int, capss_message: str = "", hint: str | None = None
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, quoted=capss_message)
         self.http_status = http_status
         self.capss_message = capss_message
 

@@ -30,3 +30,15 @@ skipDuplicates sends the one each generation is known to accept; the two spellin
 so an operator can switch without a code change."""
 SKIP_CHOICES = frozenset({SKIP_DUPLICATES, "submitWithoutDup", "submitWithoutDups"})
 ON_ERROR_CHOICES = ("cancel", "submit")
+
+
+class CustomerFields(enum.StrEnum):
+    """What becomes of a transactions file whose customer fields hold the seller's data
+    (the `CustomerFields` parameter; `capss.pipeline.onfile`)."""
+
+    ON_FILE = "on-file"
+    """Send a copy whose customer fields read "on file", as SB 1317 has a dealer's report."""
+    REJECT = "reject"
+    """Send nothing: the file is rejected and ops alerted."""
+    SEND = "send"
+    """Send it as it is: the chain's explicit choice."""

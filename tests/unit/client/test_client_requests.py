@@ -14,7 +14,7 @@ import httpx
 import pytest
 from capss.client.api import Api
 from capss.client.auth import BearerAuth, Origin, Token, TokenCache
-from capss.client.client import CapssClient, ClientConfig
+from capss.client.client import CapssClient, ClientConfig, Request, RequestObserver
 from capss.errors import (
     BadCredentials,
     CapssError,
@@ -110,6 +110,7 @@ def client_for(
     cache: TokenCache | None = None,
     clock: Callable[[], float] | None = None,
     max_retries: int = 3,
+    on_request: RequestObserver | None = None,
 ) -> CapssClient:
     config = ClientConfig(
         base_url=BASE, api=api, client_id="apitest", client_secret=SECRET, max_retries=max_retries
@@ -121,6 +122,7 @@ def client_for(
         sleep=sleeps or Sleeps(),
         clock=clock or (lambda: 1000.0),
         jitter=lambda: 0.5,
+        on_request=on_request,
     )
 
 
@@ -465,6 +467,29 @@ def test_a_second_401_is_bad_credentials() -> None:
     assert capss.paths().count("/api/bulkimport/status/512679") == 2
 
 
+def test_every_attempt_is_told_with_its_kind_time_and_failure() -> None:
+    capss = current().on(
+        "/api/bulkimport/save",
+        httpx.Response(503, text="down"),
+        httpx.Response(202, json=ACCEPTED),
+    )
+    heard: list[tuple[Request, float, bool]] = []
+    with client_for(capss, on_request=lambda *told: heard.append(told)) as client:
+        client.upload(io.BytesIO(b"<capssUpload/>"), "f.xml", FileKind.TRANSACTIONS)
+        client.status(STATUS_URL)
+        capss.on("/api/bulkimport/status/512679", httpx.Response(404))
+        with pytest.raises(JobNotFound):
+            client.status(STATUS_URL)
+    assert [(request, failed) for request, _, failed in heard] == [
+        (Request.TOKEN, False),
+        (Request.UPLOAD, True),
+        (Request.UPLOAD, False),
+        (Request.STATUS, False),
+        (Request.STATUS, True),
+    ]
+    assert all(milliseconds >= 0 for _, milliseconds, _ in heard)
+
+
 # -- error mapping and retries --------------------------------------------------------------
 
 
@@ -496,6 +521,25 @@ def test_400_from_save_carries_capss_message() -> None:
     assert caught.value.http_status == 400
     assert caught.value.attempts == 1
     assert "Invalid XML: line 3" in str(caught.value)
+    # Records and alerts show CAPSS's message; a log line gets the bridge's words only.
+    assert caught.value.own_words() == (
+        "CAPSS rejected the upload of f.xml (HTTP 400): [19 characters from CAPSS withheld]"
+    )
+
+
+def test_capss_text_in_a_5xx_or_an_unreadable_answer_is_withheld_from_logs() -> None:
+    capss = current().on(
+        "/api/bulkimport/status/512679", httpx.Response(503, text="customer Quarrington")
+    )
+    with client_for(capss, sleeps=Sleeps()) as client, pytest.raises(CapssUnavailable) as caught:
+        client.status(STATUS_URL)
+    assert "Quarrington" in str(caught.value)
+    assert "Quarrington" not in caught.value.own_words()
+    capss = current().on("/api/bulkimport/save", httpx.Response(202, text="Quarrington"))
+    with client_for(capss) as client, pytest.raises(ProtocolError) as unreadable:
+        client.upload(io.BytesIO(b"<x/>"), "f.xml", FileKind.TRANSACTIONS)
+    assert "Quarrington" in str(unreadable.value)
+    assert "Quarrington" not in unreadable.value.own_words()
 
 
 def test_404_on_status_is_job_not_found() -> None:

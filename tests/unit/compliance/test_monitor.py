@@ -105,3 +105,17 @@ def test_the_digest_bounds_what_it_lists_per_license() -> None:
     (headline, processing) = day.lines()
     assert headline.startswith("000000300 Main St: 25 file(s) (25 processing)")
     assert processing.endswith(f"f{NAMES_LIMIT - 1}.xml and 5 more")
+
+
+def test_the_digest_says_what_became_of_customer_data() -> None:
+    from capss.compliance.digest import LicenseDay  # noqa: PLC0415
+
+    day = LicenseDay("000000300", "Main St")
+    day.add(record("a.xml", outcome=Outcome.COMPLETE, customer_data="on file"))
+    day.add(record("b.xml", outcome=Outcome.COMPLETE, customer_data="sent"))
+    day.add(record("c.xml", outcome=Outcome.COMPLETE))
+    assert day.to_json()["customer_data"] == {"on file": ["a.xml"], "sent": ["b.xml"]}
+    assert day.lines()[1:] == [
+        '  seller\'s data in customer fields, a copy reading "on file" sent instead: a.xml',
+        "  seller's data in customer fields, sent as it was (CustomerFields=send): b.xml",
+    ]

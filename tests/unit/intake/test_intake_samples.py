@@ -247,3 +247,23 @@ class TestXsd:
     def test_missing_schema_file(self, tmp_path: Path) -> None:
         report = validate_path(FILES / "store-0300-clean.xml", xsd=tmp_path / "nope.xsd")
         assert [p.code for p in report.errors] == ["xsd-unusable"]
+
+
+def test_a_schema_problem_in_a_customer_field_names_the_field_not_the_value() -> None:
+    schema = XSD.replace(
+        b'  <xs:element name="amount">',
+        b'  <xs:element name="dateOfBirth" type="xs:date" nillable="true"/>\n'
+        b'  <xs:element name="amount">',
+    )
+    data = (FILES / "store-0300-clean.xml").read_bytes()
+    first = data.index(b'<dateOfBirth xsi:nil="true"/>')
+    data = data[:first] + data[first:].replace(
+        b'<dateOfBirth xsi:nil="true"/>', b"<dateOfBirth>Quarrington 07/04/61</dateOfBirth>", 1
+    )
+    report = validate_stream(io.BytesIO(data), xsd=schema)
+    (problem,) = report.errors
+    assert (problem.code, problem.transaction) == ("xsd", 1)
+    assert problem.line == data[:first].count(b"\n") + 1
+    assert "<dateOfBirth>" in problem.message
+    assert "Quarrington" not in problem.message
+    assert "07/04/61" not in problem.message

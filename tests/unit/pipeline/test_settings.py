@@ -21,6 +21,9 @@ def test_defaults() -> None:
     assert settings.on_dup == "skipDuplicates"
     assert settings.on_error == "submit"
     assert settings.xsd_uri is None
+    # The seller's identity is not sent unless the chain chose to; records expire after 1127 days.
+    assert settings.customer_fields == "on-file"
+    assert settings.retention_days == 1127
 
 
 @pytest.mark.parametrize(
@@ -30,6 +33,8 @@ def test_defaults() -> None:
         ("CAPSS_API", "v3", "CAPSS_API='v3'"),
         ("CAPSS_ON_DUP", "skipDups", "CAPSS_ON_DUP='skipDups'"),
         ("MAX_FILE_BYTES", "lots", "MAX_FILE_BYTES='lots' is not a number"),
+        ("CUSTOMER_FIELDS", "strip", "CUSTOMER_FIELDS='strip'"),
+        ("RETENTION_DAYS", "-1", "RETENTION_DAYS='-1' must not be negative"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:

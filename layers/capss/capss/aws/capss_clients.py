@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from capss.aws.wiring import seconds_left
 from capss.client.api import Api
-from capss.client.client import CapssClient, ClientConfig
+from capss.client.client import CapssClient, ClientConfig, Request, RequestObserver
 from capss.pipeline.settings import CapssSettings
 from capss.pipeline.values import LicenseCredentials
+from capss.telemetry import Metric, measure
 
 SUBMIT_TIMEOUT = 25.0
 STATUS_TIMEOUT = 10.0
@@ -19,8 +20,18 @@ before the function's timeout, so a slow CAPSS is an error the code records (the
 saved, the alert sent, the message handed back), never a killed function."""
 
 
+def measured(request: Request, milliseconds: float, failed: bool) -> None:
+    """A function's CAPSS request as metrics (the `capss` command publishes none)."""
+    measure(Metric.CAPSS_LATENCY, milliseconds, Request=request.value)
+    if failed:
+        measure(Metric.CAPSS_ERRORS, 1, Request=request.value)
+
+
 def capss_clients(
-    capss: CapssSettings, timeout: float = SUBMIT_TIMEOUT
+    capss: CapssSettings,
+    timeout: float = SUBMIT_TIMEOUT,
+    *,
+    on_request: RequestObserver | None = None,
 ) -> Callable[[LicenseCredentials], CapssClient]:
     """Opens a CAPSS client for a license; its secret may move it to another API or host."""
     time_left = seconds_left(MARGIN_SECONDS)
@@ -37,6 +48,7 @@ def capss_clients(
                 timeout=timeout,
             ),
             time_left=time_left,
+            on_request=on_request,
         )
 
     return open_client

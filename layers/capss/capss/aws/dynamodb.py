@@ -216,7 +216,13 @@ class DynamoRecordStore:
         key = content_pk(record)
         try:
             self._table.put_item(
-                Item={"pk": key, "file_pk": record.pk, "claimed_at": iso(utcnow())},
+                Item={
+                    "pk": key,
+                    "file_pk": record.pk,
+                    "claimed_at": iso(utcnow()),
+                    # Goes with the file's record: after that, the same bytes may be sent again.
+                    **({"expires_at": record.expires_at} if record.expires_at else {}),
+                },
                 ConditionExpression="attribute_not_exists(pk) OR file_pk = :mine",
                 ExpressionAttributeValues={":mine": record.pk},
             )

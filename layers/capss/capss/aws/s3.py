@@ -51,7 +51,9 @@ class S3ObjectStore:
             **self._version(ref),
         )
 
-    def put(self, bucket: str, key: str, body: BinaryIO, metadata: dict[str, str]) -> str | None:
+    def put(
+        self, bucket: str, key: str, body: bytes | BinaryIO, metadata: dict[str, str]
+    ) -> str | None:
         try:
             answer = self._client.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
         except (ClientError, BotoCoreError) as error:
@@ -85,6 +87,28 @@ class S3ObjectStore:
         with answer["Body"] as body:
             data: bytes = body.read()
         return data
+
+
+class S3PageShelf:
+    """The monthly page, written where ops open it (`aws s3 presign`): shown, not downloaded."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put_page(self, key: str, html: str) -> str:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=html.encode("utf-8"),
+                ContentType="text/html; charset=utf-8",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise TransientError(
+                f"S3 could not write s3://{self._bucket}/{key} just now"
+            ) from error
+        return f"s3://{self._bucket}/{key}"
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from capss.pipeline.values import AUDIENCE_ATTRIBUTE, LICENSE_ATTRIBUTE, Alert
+from capss.telemetry import Metric, measure
 
 OPS_FILTER_POLICY: dict[str, Any] = {AUDIENCE_ATTRIBUTE: [{"exists": False}]}
 """Ops' subscription (the template's AlertEmailSubscription): all but the per-store copies."""
@@ -34,3 +35,5 @@ class SnsAlertSender:
             Message=alert.body,
             MessageAttributes=attributes,
         )
+        # Named by the alert's own kind (an outcome, early_warning, missed_report, digest).
+        measure(Metric.ALERTS_SENT, 1, Alert=alert.attributes.get("outcome", "other"))

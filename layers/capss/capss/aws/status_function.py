@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients
+from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients, measured
 from capss.aws.secrets import license_secrets
 from capss.aws.wiring import RemainingTime, cold_start, invoked
 from capss.pipeline.poll import StatusDeps, check_status
@@ -16,7 +16,7 @@ def runtime() -> tuple[StatusSettings, StatusDeps]:
     settings = StatusSettings.from_env()
     deps = StatusDeps(
         credentials=license_secrets(settings.capss),
-        clients=capss_clients(settings.capss, STATUS_TIMEOUT),
+        clients=capss_clients(settings.capss, STATUS_TIMEOUT, on_request=measured),
     )
     return settings, deps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, BinaryIO
 
-from capss.aws.capss_clients import capss_clients
+from capss.aws.capss_clients import capss_clients, measured
 from capss.aws.dynamodb import DynamoRecordStore
 from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
@@ -59,7 +59,7 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         records=DynamoRecordStore.for_table(settings.table_name),
         objects=objects,
         credentials=license_secrets(settings.capss),
-        clients=capss_clients(settings.capss),
+        clients=capss_clients(settings.capss, on_request=measured),
         executions=StepFunctionsStarter(settings.state_machine_arn, aws_client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         queue=SqsMessages(aws_client("sqs")),

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from capss.aws import ops as aws_ops
     from capss.client import client
-    from capss.compliance import calendar, monitor, stores
+    from capss.compliance import calendar, monitor, page, stores
+    from capss.compliance import report as compliance_report
     from capss.intake import convert, reader, report, validate, xsd
     from capss.pipeline import presign
 
@@ -25,9 +26,11 @@ MODULES = {
     "aws_ops": "capss.aws.ops",
     "calendar": "capss.compliance.calendar",
     "client": "capss.client.client",
+    "compliance_report": "capss.compliance.report",
     "convert": "capss.intake.convert",
     "metadata": "importlib.metadata",
     "monitor": "capss.compliance.monitor",
+    "page": "capss.compliance.page",
     "presign": "capss.pipeline.presign",
     "reader": "capss.intake.reader",
     "report": "capss.intake.report",
@@ -40,9 +43,11 @@ __all__ = [
     "aws_ops",
     "calendar",
     "client",
+    "compliance_report",
     "convert",
     "metadata",
     "monitor",
+    "page",
     "presign",
     "reader",
     "report",

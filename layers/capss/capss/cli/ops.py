@@ -25,13 +25,12 @@ from capss.outcome import Outcome
 
 if TYPE_CHECKING:
     from capss.aws.ops import Stack
-    from capss.compliance.monitor import StoreDay
+    from capss.compliance.report import ComplianceReport
     from capss.compliance.stores import ExpectedStore
     from capss.pipeline.records import FileRecord
 
 EXIT_OK, EXIT_NOT_DONE = 0, 1
 IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
-REPORT_DAYS_LIMIT = 370
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -142,11 +141,19 @@ def _register_files(commands: Any, where: argparse.ArgumentParser) -> None:
     _bind(monitor, _monitor)
 
     report = commands.add_parser(
-        "report", parents=[where], help="per store and trading day: reported, late, missing, failed"
+        "report",
+        parents=[where],
+        help="per store and day: each day's state, per-store figures, totals",
     )
     report.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD")
     report.add_argument("--until", type=_date, help="YYYY-MM-DD (default: yesterday)")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--format",
+        choices=("table", "csv", "html"),
+        default="table",
+        help="html: the month page, one self-contained file (--json: the same as JSON)",
+    )
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here, not to stdout")
     _bind(report, _report)
 
 
@@ -401,6 +408,12 @@ def _submissions_show(args: argparse.Namespace) -> int:
         **record.to_item(),
         "file_id": record.pk,
         "execution": lazy.aws_ops.execution(stack, record.execution_arn),
+        # The table's TTL deletes the record about then (DynamoDB: within days after).
+        "expires": (
+            datetime.fromtimestamp(record.expires_at, UTC).isoformat(timespec="seconds")
+            if record.expires_at
+            else None
+        ),
     }
     if args.json:
         _print_json(story)
@@ -422,6 +435,8 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "on_error",
         "alerted",
         "duplicate_of",
+        "customer_data",
+        "expires",
         "error",
         "hint",
     ):
@@ -530,46 +545,90 @@ def _monitor(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- report
 
 
-def report_days(stack: Stack, since: date, until: date) -> list[StoreDay]:
-    if until < since or (until - since).days > REPORT_DAYS_LIMIT:
-        raise lazy.aws_ops.OpsError(f"--since..--until: at most {REPORT_DAYS_LIMIT} days, in order")
-    calendar = lazy.calendar.BusinessCalendar(
-        lazy.stores.parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
+def month_report(stack: Stack, since: date, until: date) -> ComplianceReport:
+    """The period's report for the stack's registered stores, as the monitor would judge it."""
+    extra = lazy.stores.parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
+    closures = lazy.stores.parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures")
+    return lazy.compliance_report.build_report(
+        chain=stack.name,
+        stores=stack.register.stores(),
+        history=stack.records,
+        calendar=lazy.calendar.BusinessCalendar(extra),
+        extra_holidays=extra,
+        chain_closures=frozenset(closures),
+        since=since,
+        until=until,
+        now=datetime.now(UTC),
     )
-    closures = frozenset(
-        lazy.stores.parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures")
-    )
-    days = []
-    for store in stack.register.stores():
-        records = stack.records.files_for_license(store.license, lazy.monitor.since_for(since))
-        days += [
-            lazy.monitor.store_day(store, day, records, calendar)
-            for day in lazy.monitor.trading_days(store, since, until, closures)
-        ]
-    return days
 
 
 def _report(args: argparse.Namespace) -> int:
     until = args.until or (datetime.now(UTC).date() - timedelta(days=1))
-    days = report_days(_stack(args), args.since, until)
-    if args.format == "json":
-        _print_json({"days": [d.to_json() for d in days]})
-        return EXIT_OK
-    header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
-    rows = [
-        [
-            d.license,
-            d.store,
-            d.day.isoformat(),
-            d.deadline.isoformat(),
-            d.state.value,
-            d.reached_capss_at or "",
-        ]
-        for d in days
-    ]
-    if args.format == "csv":
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerows([header, *rows])
+    report = month_report(_stack(args), args.since, until)
+    if args.json:
+        text = json.dumps(report.to_json(), indent=2) + "\n"
+    elif args.format == "html":
+        text = lazy.page.render_page(report)
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(_report_rows(report))
+        text = buffer.getvalue()
     else:
-        print(_table([header, *rows]) if rows else "no trading days of registered stores")
+        text = _report_text(report)
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise lazy.aws_ops.OpsError(f"cannot write {args.output}: {error.strerror}") from None
+    totals = report.totals
+    print(
+        f"capss: wrote {args.output} ({len(report.rows)} store(s), {len(report.dates)} day(s):"
+        f" {totals.on_time} of {totals.due} due on time, {totals.missed} missed)",
+        file=sys.stderr,
+    )
     return EXIT_OK
+
+
+def _report_rows(report: ComplianceReport) -> list[list[str]]:
+    header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
+    return [
+        header,
+        *(
+            [
+                d.status.license,
+                d.status.store,
+                d.status.day.isoformat(),
+                d.status.deadline.isoformat(),
+                d.status.state.value,
+                d.status.reached_capss_at or "",
+            ]
+            for row in report.rows
+            for d in row.days
+        ),
+    ]
+
+
+def _report_text(report: ComplianceReport) -> str:
+    if not report.rows:
+        return "no stores registered\n"
+    summary = [
+        ["license", "store", "due", "on time", "late", "partly", "processing", "missed", "rate"]
+    ]
+    named = [(row.store.license, row.store.name, row.summary) for row in report.rows]
+    for license_number, name, figures in [*named, ("chain", "", report.totals)]:
+        counts = (
+            figures.due,
+            figures.on_time,
+            figures.late,
+            figures.partly,
+            figures.processing,
+            figures.missed,
+        )
+        summary.append([license_number, name, *map(str, counts), figures.rate_text])
+    return (
+        f"{_table(_report_rows(report))}\n\n"
+        f"{report.since} to {report.until}, made {report.generated_text}:"
+        f" {report.calendar.text}\n\n{_table(summary)}\n"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import enum
 import json
 import logging
 import random
@@ -60,6 +61,19 @@ _MIN_ATTEMPT_SECONDS = 2.0
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class Request(enum.StrEnum):
+    """The kinds of request the client makes, as it reports them to `on_request`."""
+
+    TOKEN = "token"  # noqa: S105 - a request kind, not a secret
+    UPLOAD = "upload"
+    """A file's upload: transactions or item updates."""
+    STATUS = "status"
+
+
+RequestObserver = Callable[[Request, float, bool], None]
+"""Told of each request made: its kind, its milliseconds, whether it failed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,9 +144,11 @@ class CapssClient:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         time_left: Callable[[], float | None] = lambda: None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         """`time_left` gives the seconds the caller can still spend (None: no limit); every
-        retry, Retry-After wait and request timeout stops within it."""
+        retry, Retry-After wait and request timeout stops within it. `on_request` hears of
+        every attempt, retries included."""
         self.config = config
         self._endpoints = endpoints(config.api)
         base_url = httpx.URL(config.base_url)
@@ -149,6 +165,7 @@ class CapssClient:
         self._clock = clock
         self._jitter = jitter
         self._time_left = time_left
+        self._on_request = on_request
         self._secrets = (config.client_secret,)
         self._http = httpx.Client(
             verify=ssl_context(config.ca_bundle, config.tls_ciphers),
@@ -201,7 +218,7 @@ class CapssClient:
         return self._cache.obtain(self._cache_key, self._new_token, stale)
 
     def _new_token(self) -> Token:
-        token = self._retrying(self._fetch_token)[0]
+        token = self._retrying(self._fetch_token, Request.TOKEN)[0]
         logger.debug("CAPSS granted a token", extra={"token": repr(token)})
         return token
 
@@ -269,31 +286,37 @@ class CapssClient:
             code = response.status_code
             if code >= 500 and (code not in _NOT_TAKEN_STATUSES or _has_submission(response)):
                 # A 500, or a gateway's 502/504, may come after CAPSS created the job.
+                excerpt = self._excerpt(response)
                 raise CapssUnavailable(
-                    f"CAPSS answered HTTP {code} to {what}; it may have taken the file:"
-                    f" {self._excerpt(response)}",
+                    f"CAPSS answered HTTP {code} to {what}; it may have taken the file: {excerpt}",
                     retry_after=_retry_after(response),
                     maybe_accepted=True,
+                    quoted=excerpt,
                 )
             self._refuse(response, what)
             body = self._json(response, what)
             link = _status_link(body.get("links"))
             if link is None and not _completed(body):
+                excerpt = self._excerpt(response)
                 raise ProtocolError(
-                    f"CAPSS accepted {filename} but gave no status link: {self._excerpt(response)}"
+                    f"CAPSS accepted {filename} but gave no status link: {excerpt}", quoted=excerpt
                 )
             submission = body.get("submission")
             submission_id = submission.get("submissionId") if isinstance(submission, dict) else None
             # Both go into the record, the execution input and alerts: no real one is this long.
             if len(link or "") > _MAX_LINK_LENGTH or len(str(submission_id or "")) > _MAX_ID_LENGTH:
+                excerpt = self._excerpt(response)
                 raise ProtocolError(
                     f"CAPSS's answer to {what} carries a status link or submission id too long"
-                    f" to be real: {self._excerpt(response)}"
+                    f" to be real: {excerpt}",
+                    quoted=excerpt,
                 )
             return body
 
         self._token(None)  # its own retries, outside the upload's
-        body, attempts = self._retrying(send, retry_if=lambda e: not e.maybe_accepted)
+        body, attempts = self._retrying(
+            send, Request.UPLOAD, retry_if=lambda e: not e.maybe_accepted
+        )
         submission = body.get("submission")
         return UploadReceipt(
             submission_id=(
@@ -331,7 +354,7 @@ class CapssClient:
             return response
 
         self._token(None)  # its own retries, outside the status call's
-        response, _ = self._retrying(get)
+        response, _ = self._retrying(get, Request.STATUS)
         kind = (
             FileKind.ITEM_UPDATES
             if "/itemupdate/" in httpx.URL(url).path
@@ -360,6 +383,7 @@ class CapssClient:
     def _retrying(
         self,
         call: Callable[[], T],
+        request: Request,
         retry_if: Callable[[TransientError], bool] = lambda error: True,
     ) -> tuple[T, int]:
         """Runs `call`, retrying transient failures; returns its result and the attempts made."""
@@ -367,7 +391,7 @@ class CapssClient:
         while True:
             attempt += 1
             try:
-                return call(), attempt
+                return self._observed(call, request), attempt
             except TransientError as error:
                 error.attempts = attempt
                 if attempt > self.config.max_retries or not retry_if(error):
@@ -384,6 +408,18 @@ class CapssClient:
             except CapssError as error:
                 error.attempts = attempt
                 raise
+
+    def _observed(self, call: Callable[[], T], request: Request) -> T:
+        if self._on_request is None:
+            return call()
+        started = time.perf_counter()
+        failed = True
+        try:
+            result = call()
+            failed = False
+            return result
+        finally:
+            self._on_request(request, (time.perf_counter() - started) * 1000, failed)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
         if retry_after is not None:
@@ -423,24 +459,30 @@ class CapssClient:
                 f"CAPSS is rate limiting {what} (HTTP 429)", retry_after=_retry_after(response)
             )
         if code >= 500:
+            excerpt = self._excerpt(response)
             raise CapssUnavailable(
-                f"CAPSS answered HTTP {code} to {what}: {self._excerpt(response)}",
+                f"CAPSS answered HTTP {code} to {what}: {excerpt}",
                 retry_after=_retry_after(response),
+                quoted=excerpt,
             )
         if 400 <= code < 500:
-            message = _capss_message(response)
+            message = self._scrub(_capss_message(response))
             raise RequestRejected(
-                f"CAPSS rejected {what} (HTTP {code}): {self._scrub(message)}",
+                f"CAPSS rejected {what} (HTTP {code}): {message}",
                 http_status=code,
-                capss_message=self._scrub(message),
+                capss_message=message,
             )
-        raise ProtocolError(f"CAPSS answered HTTP {code} to {what}: {self._excerpt(response)}")
+        excerpt = self._excerpt(response)
+        raise ProtocolError(f"CAPSS answered HTTP {code} to {what}: {excerpt}", quoted=excerpt)
 
     def _json(self, response: httpx.Response, what: str, *, quote: bool = True) -> dict[str, Any]:
         body = _json_object(response)
         if body is None:
             shown = self._excerpt(response) if quote else f"{len(response.content)} bytes withheld"
-            raise ProtocolError(f"CAPSS's answer to {what} is not a JSON object: {shown}")
+            raise ProtocolError(
+                f"CAPSS's answer to {what} is not a JSON object: {shown}",
+                quoted=shown if quote else "",
+            )
         return body
 
     def _excerpt(self, response: httpx.Response) -> str:

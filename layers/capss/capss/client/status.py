@@ -82,7 +82,8 @@ def normalise_status(
 ) -> StatusResult:
     """What a status answer means. `api` is a hint: the body's own shape decides how it is read."""
     if not isinstance(body, Mapping) or not ("status" in body or "statusMessage" in body):
-        raise ProtocolError(f"status answer without a status: {_excerpt(body)}")
+        excerpt = _excerpt(body)
+        raise ProtocolError(f"status answer without a status: {excerpt}", quoted=excerpt)
     current = (
         "isUploaded" in body
         or "jobStatisticsMessageList" in body

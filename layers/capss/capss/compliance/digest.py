@@ -2,8 +2,9 @@
 
 Per license: the files received yesterday (Pacific date) and their outcomes, items saved,
 error and duplicate items, files still processing, whether a registered store has not yet
-sent yesterday's file, and files that completed although validation warned (for example
-seller data sent where SB 1317 allows "on file").
+sent yesterday's file, files that completed although validation warned, and files whose
+customer fields held the seller's data, with what was done (an "on file" copy sent, sent as
+is, or not sent).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class LicenseDay:
     """CAPSS's current API says only that there were duplicates."""
     processing: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    customer_data: dict[str, list[str]] = field(default_factory=dict)
+    """Files whose customer fields held data, by what was done (`FileRecord.customer_data`)."""
     missing_due: date | None = None
     """Set when a registered store has no file for yesterday yet: its deadline."""
 
@@ -71,6 +74,8 @@ class LicenseDay:
         warnings = [p for p in record.problems if p.get("severity") == "warning"]
         if warnings and record.outcome in REPORTED_OUTCOMES:
             self.warned.append(f"{record.name} ({len(warnings)} warning(s))")
+        if record.customer_data:
+            self.customer_data.setdefault(record.customer_data, []).append(record.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +88,9 @@ class LicenseDay:
             "duplicates": None if self.duplicates_unknown else self.duplicates,
             "processing": self.processing[:NAMES_LIMIT],
             "completed_with_warnings": self.warned[:NAMES_LIMIT],
+            "customer_data": {
+                done: names[:NAMES_LIMIT] for done, names in self.customer_data.items()
+            },
             "missing_due": self.missing_due.isoformat() if self.missing_due else None,
         }
 
@@ -102,7 +110,18 @@ class LicenseDay:
             out.append(f"  still processing: {_names(self.processing)}")
         if self.warned:
             out.append(f"  completed with validation warnings: {_names(self.warned)}")
+        for done, names in sorted(self.customer_data.items()):
+            done_text = _CUSTOMER_DATA.get(done, done)
+            out.append(f"  seller's data in customer fields, {done_text}: {_names(names)}")
         return out
+
+
+_CUSTOMER_DATA = {
+    "on file": 'a copy reading "on file" sent instead',
+    "sent": "sent as it was (CustomerFields=send)",
+    "rejected": "not sent (CustomerFields=reject)",
+}
+"""What `FileRecord.customer_data` says was done, as the digest reads."""
 
 
 def run_digest(

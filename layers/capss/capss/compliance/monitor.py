@@ -224,6 +224,8 @@ class CheckResult:
     """Only the days that need action."""
     stuck: tuple[StuckFile, ...]
     stores: int
+    late: int = 0
+    """The days due within the check's window that CAPSS got after their deadline."""
 
     @property
     def check_id(self) -> str:
@@ -238,6 +240,7 @@ class CheckResult:
             "check": self.kind.value,
             "run_at": iso(self.run_at),
             "stores": self.stores,
+            "counts": {"missed": len(self.days), "late": self.late, "stuck": len(self.stuck)},
             "days": [day.to_json() for day in self.days[:LINES_LIMIT]],
             "stuck": [stuck.to_json() for stuck in self.stuck[:LINES_LIMIT]],
         }
@@ -253,8 +256,8 @@ def check_days(
     chain_closures: frozenset[date],
     lookback_days: int,
 ) -> list[StoreDay]:
-    """The store's days this check must name: due today and unreported (early), or due
-    before today within the lookback and not reported at all (final)."""
+    """The store's days due within this check's window, reported or not: due today (early),
+    or due before today within the lookback (final)."""
     today = now.astimezone(store.zone).date()
     if kind is CheckKind.EARLY:
         first_due, last_due = today, today
@@ -262,14 +265,11 @@ def check_days(
         first_due, last_due = today - timedelta(days=lookback_days), today - timedelta(days=1)
     # A deadline is at most a couple of weeks after its day (holidays in a row, weekends).
     candidates = trading_days(store, first_due - timedelta(days=14), last_due, chain_closures)
-    named = []
-    for day in candidates:
-        if not first_due <= calendar.deadline(day) <= last_due:
-            continue
-        status = store_day(store, day, records, calendar)
-        if status.state not in (DayState.REPORTED, DayState.LATE):
-            named.append(status)
-    return named
+    return [
+        store_day(store, day, records, calendar)
+        for day in candidates
+        if first_due <= calendar.deadline(day) <= last_due
+    ]
 
 
 def first_candidate(kind: CheckKind, now: datetime, lookback_days: int) -> date:
@@ -399,10 +399,10 @@ def run_check(
     """One scheduled run: find, alert once, record."""
     stores = deps.stores.stores()
     since = since_for(first_candidate(kind, now, lookback_days))
-    days: list[StoreDay] = []
+    due: list[StoreDay] = []
     for store in stores:
         records = deps.history.files_for_license(store.license, since)
-        days += check_days(
+        due += check_days(
             kind,
             store,
             now,
@@ -411,8 +411,10 @@ def run_check(
             chain_closures=chain_closures,
             lookback_days=lookback_days,
         )
+    days = [day for day in due if day.state not in (DayState.REPORTED, DayState.LATE)]
+    late = sum(1 for day in due if day.state is DayState.LATE)
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
-    result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores))
+    result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores), late)
     return alert_once(deps, result.check_id, result.to_json(), check_alerts(result))
 
 

@@ -24,3 +24,11 @@ class StoreRegister(Protocol):
     def get_check(self, check_id: str) -> dict[str, Any] | None: ...
 
     def put_check(self, check_id: str, summary: dict[str, Any]) -> None: ...
+
+
+class PageShelf(Protocol):
+    """Where the monthly page is kept for ops to open."""
+
+    def put_page(self, key: str, html: str) -> str:
+        """Writes the page under `key`; its location (s3://bucket/key)."""
+        ...

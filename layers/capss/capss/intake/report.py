@@ -105,6 +105,8 @@ class ValidationReport:
     items: int = 0
     first_transaction_at: datetime | None = None
     last_transaction_at: datetime | None = None
+    customer_data: int = 0
+    """Transactions whose customer fields hold data (the `customer-not-on-file` warnings)."""
 
     @property
     def errors(self) -> tuple[Problem, ...]:

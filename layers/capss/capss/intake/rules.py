@@ -44,6 +44,8 @@ class EnvelopeRules:
         self.license_number: str | None = None
         self.transactions = 0
         self.items = 0
+        self.customer_data = 0
+        """Transactions whose customer fields hold data rather than "on file"."""
         self.first_transaction_at: datetime | None = None
         self.last_transaction_at: datetime | None = None
         self._expected_license = expected_license
@@ -255,6 +257,8 @@ class TransactionRules(EnvelopeRules):
                 **where,
             )
         if transaction.not_on_file:
+            self.customer_data += 1
+            # Names only: the values are a customer's data (docs/design.md, personal data).
             fields = ", ".join(dict.fromkeys(transaction.not_on_file))
             self.warning(
                 "customer-not-on-file",

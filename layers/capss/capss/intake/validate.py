@@ -101,6 +101,7 @@ def validate_stream(
         items=rules.items,
         first_transaction_at=rules.first_transaction_at,
         last_transaction_at=rules.last_transaction_at,
+        customer_data=rules.customer_data,
     )
 
 

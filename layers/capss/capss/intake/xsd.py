@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -13,6 +14,7 @@ from capss.intake.reader import Rejected, has_doctype, safe_parser
 from capss.intake.report import Problem, ProblemLog, Severity
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
+_TRANSACTION_STEP = re.compile(r"/propertyTransaction(?:\[(\d+)\])?(?:/|$)")
 _FIX = "Fix the bridge's XSD setting (or remove it to check files without the schema)."
 
 
@@ -66,11 +68,33 @@ def check_against(schema: etree.XMLSchema, source: IO[bytes], log: ProblemLog) -
         return
     entries: Iterable[etree._LogEntry] = schema.error_log  # type: ignore[assignment]  # lxml-stubs
     for entry in entries:
+        customer_field = _customer_field(entry.path or "")
+        message = (
+            f"The official CAPSS schema refuses this: {entry.message}"
+            if customer_field is None
+            # libxml2 quotes the value it refused: a customer's data stays out of the problem.
+            else f"The official CAPSS schema refuses the customer field {customer_field}"
+            " (its value, a customer's data, is not repeated: see the file at this line)."
+        )
         log.add(
             Problem(
                 Severity.ERROR,
                 "xsd",
-                f"The official CAPSS schema refuses this: {entry.message}",
+                message,
                 entry.line or None,
+                transaction=_transaction(entry.path or ""),
             )
         )
+
+
+def _customer_field(path: str) -> str | None:
+    """The element named by an XPath inside a transaction's customer block, else None."""
+    steps = [step.split("[", 1)[0] for step in path.split("/")]
+    if "customer" not in steps:
+        return None
+    return f"<{steps[-1]}>"
+
+
+def _transaction(path: str) -> int | None:
+    match = _TRANSACTION_STEP.search(path)
+    return int(match.group(1) or 1) if match else None

@@ -19,7 +19,7 @@ from capss.pipeline.alerts import tell
 from capss.pipeline.ports import AlertSender, EventPublisher, ObjectStore, RecordStore
 from capss.pipeline.records import RAW_BODY_LIMIT, FileRecord, Phase, iso, utcnow
 from capss.pipeline.settings import FinishSettings
-from capss.telemetry import about, logger, metrics
+from capss.telemetry import Metric, about, logger, measure
 
 
 @dataclass(slots=True)
@@ -132,17 +132,22 @@ def _duration(seconds: int) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest % 60} s"
 
 
+def count_outcome(record: FileRecord) -> None:
+    """The file's outcome as a metric, once it is recorded (here, or before CAPSS)."""
+    measure(Metric.FILES, 1, Outcome=record.outcome.value, Kind=record.kind)
+
+
 def _measure(record: FileRecord) -> None:
-    metrics.add_metric(name=f"Files_{record.outcome.value}", unit="Count", value=1)
+    count_outcome(record)
     if record.counts.saved is not None:
-        metrics.add_metric(name="ItemsSaved", unit="Count", value=record.counts.saved)
+        measure(Metric.ITEMS_SAVED, record.counts.saved)
     if record.counts.errors:
-        metrics.add_metric(name="ErrorItems", unit="Count", value=record.counts.errors)
+        measure(Metric.ERROR_ITEMS, record.counts.errors)
     if record.counts.duplicates:
-        metrics.add_metric(name="DuplicateItems", unit="Count", value=record.counts.duplicates)
-    metrics.add_metric(name="PollsPerJob", unit="Count", value=record.polls)
+        measure(Metric.DUPLICATE_ITEMS, record.counts.duplicates)
+    measure(Metric.POLLS_PER_JOB, record.polls)
     if record.submitted_at and record.completed_at:
         took = datetime.fromisoformat(record.completed_at) - datetime.fromisoformat(
             record.submitted_at
         )
-        metrics.add_metric(name="SecondsToCompletion", unit="Seconds", value=took.total_seconds())
+        measure(Metric.SECONDS_TO_COMPLETION, took.total_seconds())

@@ -86,7 +86,7 @@ def check_status(
         # not parse) is not CAPSS's verdict on it. The poll budget decides when to stop.
         unreachable += 1
         retry_after = error.retry_after if isinstance(error, TransientError) else None
-        logger.warning("status check failed, will check again", extra={"error": str(error)})
+        logger.warning("status check failed, will check again", extra={"error": error.own_words()})
     else:
         not_found = unreachable = 0
         outcome = result.outcome

@@ -67,8 +67,10 @@ class ObjectStore(Protocol):
 
     def read_uri(self, uri: str) -> bytes: ...
 
-    def put(self, bucket: str, key: str, body: BinaryIO, metadata: dict[str, str]) -> str | None:
-        """Writes a new object from a seekable file, streamed; its version id."""
+    def put(
+        self, bucket: str, key: str, body: bytes | BinaryIO, metadata: dict[str, str]
+    ) -> str | None:
+        """Writes a new object (a seekable file is streamed); its version id."""
         ...
 
 

@@ -13,7 +13,7 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from capss.errors import TransientError
@@ -95,6 +95,10 @@ class FileRecord:
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
     announced: str | None = None
     """The outcome last published as an event (`capss.pipeline.events`)."""
+    customer_data: str | None = None
+    """What became of customer fields holding data: "on file" (a copy sent), "sent", "rejected"."""
+    expires_at: int | None = None
+    """When the table's TTL deletes the record (epoch seconds): received_at + RetentionDays."""
     revision: int = 0
     """Bumped by every write; a save of an older revision is refused (RecordChanged)."""
 
@@ -162,6 +166,20 @@ def plain_value(value: Any) -> Any:
     if type(value).__name__ == "Decimal":
         return int(value)
     return value
+
+
+RETENTION_DAYS = 1127
+"""Days a record, a copy the bridge made and a replaced file version are kept: three years
+(B&P 21628's record-keeping duty, on its common reading) of 365.25 days, plus 31 days so a
+file that arrived late, or a question asked at the boundary, still finds its record
+(docs/design.md, retention)."""
+
+
+def expiry(received_at: str | None, retention_days: int) -> int | None:
+    """The record's `expires_at` for a retention of `retention_days` (none when 0 or unknown)."""
+    if not retention_days or not received_at:
+        return None
+    return int((datetime.fromisoformat(received_at) + timedelta(days=retention_days)).timestamp())
 
 
 def raw_excerpt(body: Mapping[str, Any] | None) -> str | None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from capss.errors import NeedsPersonError
-from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES
+from capss.kinds import ON_DUP_CHOICES, ON_ERROR_CHOICES, SKIP_DUPLICATES, CustomerFields
 from capss.pipeline import advice
+from capss.pipeline.records import RETENTION_DAYS
 
 
 class SettingsError(NeedsPersonError):
@@ -129,6 +130,10 @@ class SubmitSettings:
     """The outcome events' EventBridge bus; none are published without one."""
     csv_mapping: str = "aimsi-report-wizard"
     """The shipped mapping that converts files under incoming/csv/<license>/."""
+    customer_fields: CustomerFields = CustomerFields.ON_FILE
+    """What a file whose customer fields hold data becomes (`capss.pipeline.onfile`)."""
+    retention_days: int = RETENTION_DAYS
+    """Days a record is kept after the file arrived (the table's TTL)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SubmitSettings:
@@ -148,6 +153,15 @@ class SubmitSettings:
             deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
             csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
+            customer_fields=CustomerFields(
+                _choice(
+                    env,
+                    "CUSTOMER_FIELDS",
+                    CustomerFields.ON_FILE.value,
+                    tuple(choice.value for choice in CustomerFields),
+                )
+            ),
+            retention_days=int(_number(env, "RETENTION_DAYS", RETENTION_DAYS)),
         )
 
 
@@ -197,6 +211,10 @@ class MonitorSettings:
     lookback_days: int
     """How many days back the final check keeps naming an unreported day."""
     stuck_after_minutes: int
+    reports_bucket: str | None = None
+    """Where the monthly page is written (the intake bucket, under reports/)."""
+    chain: str = ""
+    """The stack's name: the monthly page's title."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MonitorSettings:
@@ -209,6 +227,8 @@ class MonitorSettings:
             chain_closures=_dates(env, "CHAIN_CLOSURES"),
             lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
             stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),
+            reports_bucket=env.get("REPORTS_BUCKET") or None,
+            chain=env.get("STACK_NAME", ""),
         )
 
 

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from capss.bounds import LIST_LIMIT, clip
 from capss.errors import (
@@ -40,6 +40,8 @@ from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import with_credentials
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef, refs_from_s3_notification, route
+from capss.pipeline.finish import count_outcome
+from capss.pipeline.onfile import handle_customer_data
 from capss.pipeline.ports import (
     AlertSender,
     ClientFactory,
@@ -52,10 +54,10 @@ from capss.pipeline.ports import (
     ObjectStore,
     RecordStore,
 )
-from capss.pipeline.records import FileRecord, Phase, RecordChanged, iso, utcnow
+from capss.pipeline.records import FileRecord, Phase, RecordChanged, expiry, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
 from capss.pipeline.values import LicenseCredentials
-from capss.telemetry import about, logger, metrics
+from capss.telemetry import Metric, about, logger, measure
 
 LEASE = timedelta(minutes=10)
 """Longer than the submit function's timeout: an expired lease means that attempt died."""
@@ -116,7 +118,7 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
                     _give_up(ref, deps, error, attempt, settings)
                 raise
     except TransientError as error:
-        logger.warning("will retry", extra={"error": str(error), "attempt": attempt})
+        logger.warning("will retry", extra={"error": error.own_words(), "attempt": attempt})
         if attempt < settings.max_receives:
             deps.queue.delay(
                 message["eventSourceARN"],
@@ -151,6 +153,7 @@ def _give_up(
         deps.records.save(record)
     except RecordChanged:
         return  # another attempt moved the file on: its story, not this one's
+    count_outcome(record)
     tell(record, deps, where=settings.deployment, alert_on_complete=False)
 
 
@@ -167,6 +170,8 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     about(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
+    # Saved with the record's next write, which every path below makes.
+    record.expires_at = record.expires_at or expiry(record.received_at, settings.retention_days)
     if place is None or (place.csv and deps.convert is None):
         return _reject(
             record,
@@ -257,17 +262,31 @@ def _validate_and_send(
             if not converted:
                 return _reject(record, deps, settings)
             size = None  # the converted file's: the validator measures it
-        local_copy.seek(0)
-        report = deps.validate(
-            local_copy,
-            kind,
-            size=size,
-            limits=limits,
-            expected_license=key_license,
-            xsd=deps.xsd(),
-        )
+
+        def validate(stream: BinaryIO, size: int | None = None) -> ValidationReport:
+            stream.seek(0)
+            return deps.validate(
+                stream,
+                kind,
+                size=size,
+                limits=limits,
+                expected_license=key_license,
+                xsd=deps.xsd(),
+            )
+
+        report = validate(local_copy, size)
         _note_report(record, report, key_license)
         if not report.ok:
+            return _reject(record, deps, settings)
+        if report.customer_data and not handle_customer_data(
+            ref,
+            record,
+            report,
+            local_copy,
+            mode=settings.customer_fields,
+            objects=deps.objects,
+            revalidate=validate,
+        ):
             return _reject(record, deps, settings)
         resend = info.metadata.get(METADATA_RESEND, "").lower() == "true"
         if not blind_resend and not resend:
@@ -308,7 +327,7 @@ def _validate_and_send(
     # Before the poller starts: its steps write the record too, and would race this save.
     announce(record, deps.records, deps.events, where=settings.deployment)
     deps.executions.start(name, poller_input(record, settings))
-    metrics.add_metric(name="FilesSubmitted", unit="Count", value=1)
+    measure(Metric.FILES_SUBMITTED, 1)
     logger.info("submitted to CAPSS", extra={"submission": record.submission_id})
     return record
 
@@ -341,7 +360,9 @@ def _upload(
             raise
         except ProtocolError as error:
             record.maybe_in_capss = True
-            raise NeedsPersonError(str(error), hint=advice.UNREADABLE_UPLOAD_ANSWER) from error
+            raise NeedsPersonError(
+                str(error), hint=advice.UNREADABLE_UPLOAD_ANSWER, quoted=error.quoted
+            ) from error
 
 
 def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]:
@@ -444,7 +465,6 @@ def _reject(
     if any(problem.get("code") == "xsd-unusable" for problem in record.problems):
         record.hint = advice.xsd_unusable(settings.deployment)
     record.outcome = Outcome.REJECTED
-    metrics.add_metric(name="FilesRejected", unit="Count", value=1)
     return _finish_early(record, deps, settings)
 
 
@@ -468,7 +488,9 @@ def _fail(
     record.error = clip(str(error))
     record.capss_refused = isinstance(error, RequestRejected)
     record.hint = advice.for_error(error, record, settings.deployment)
-    logger.warning("file failed", extra={"error": str(error), "error_type": type(error).__name__})
+    logger.warning(
+        "file failed", extra={"error": error.own_words(), "error_type": type(error).__name__}
+    )
     return _finish_early(record, deps, settings)
 
 
@@ -482,6 +504,7 @@ def _finish_early(
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)
+    count_outcome(record)
     tell(record, deps, where=settings.deployment, alert_on_complete=alert_on_complete)
     logger.info("file finished before CAPSS", extra={"outcome": record.outcome.value})
     return record
