@@ -231,6 +231,11 @@ def test_a_result_over_the_size_limit_is_not_written_and_says_so() -> None:
     assert "split it into smaller exports" in conversion.report.problems[0].message
     # Every row is still read: the report counts what the export holds.
     assert (conversion.report.transactions, conversion.report.items) == (2, 3)
+    # The limit is the file's exact size: 4,911 bytes fit in 4,911.
+    exact = convert_csv(data, AIMSI, LICENSE, IntakeLimits(max_bytes=4_911))
+    assert exact.xml is not None
+    assert len(exact.xml) == 4_911
+    assert convert_csv(data, AIMSI, LICENSE, IntakeLimits(max_bytes=4_910)).xml is None
 
 
 def test_a_control_character_is_named_by_line_and_column() -> None:

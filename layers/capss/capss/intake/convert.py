@@ -369,7 +369,8 @@ class _Spill:
         self.transactions = self.items = 0
         self.first: datetime | None = None
         self.last: datetime | None = None
-        self._current: tuple[str, int] = ("", 0)
+        self._current: tuple[str, int] | None = None
+        """The last row's transaction: rows of one transaction mostly come together."""
 
     def __enter__(self) -> _Spill:
         return self
@@ -382,12 +383,13 @@ class _Spill:
         return self.size > self.limit
 
     def find(self, group: str) -> int | None:
-        if self._current[0] == group and self._current[1]:
+        if self._current is not None and self._current[0] == group:
             return self._current[1]
         found = self._db.execute("SELECT id FROM groups WHERE name = ?", (group,)).fetchone()
-        if found is not None:
-            self._current = (group, found[0])
-        return None if found is None else int(found[0])
+        if found is None:
+            return None
+        self._current = (group, int(found[0]))
+        return self._current[1]
 
     def open(self, group: str, time: datetime, head: bytes) -> int:
         """A new transaction from its first row; its number."""
