@@ -36,12 +36,13 @@ ENVIRONMENT = {
     "BUCKET_NAME": "intake",
     "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:alerts",
     "STATE_MACHINE_ARN": "arn:aws:states:us-west-2:123456789012:stateMachine:poller",
+    "INTAKE_DLQ_ARN": "arn:aws:sqs:us-west-2:123456789012:intake-dlq",
     "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov",
     "POWERTOOLS_SERVICE_NAME": "capss-bridge",
 }
 
 CAPSS_CLIENT = (
-    "from capss.pipeline.credentials import LicenseCredentials\n"
+    "from capss.pipeline.values import LicenseCredentials\n"
     "deps.clients(LicenseCredentials('000000300', 'id', 'secret')).close()\n"
 )
 PATHS: dict[str, tuple[list[str], str]] = {
@@ -180,7 +181,7 @@ def programs(function: str, dirs: dict[str, Path]) -> dict[str, str]:
 
     handler = (
         f"import app\nfrom capss.aws.{function}_function import runtime\n"
-        f"settings, deps = runtime()\n{first_event}"
+        f"settings, deps, *_ = runtime()\n{first_event}"
     )
     clients = "".join(f"boto3.client({service!r})\n" for service in services)
     return {

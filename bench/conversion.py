@@ -36,7 +36,7 @@ if sys.argv[3] == "convert":
     with export.open("rb") as source, output.open("wb") as target:
         conversion = convert(
             source, target, load_mapping("aimsi-report-wizard"), "000000300",
-            IntakeLimits(max_bytes=1 << 30),
+            limits=IntakeLimits(max_bytes=1 << 30),
         )
     assert conversion.written, conversion.report.problems[:3]
 else:

@@ -63,7 +63,17 @@ class Scenario:
     simulator: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     kill: str | None = None
-    """A step of the submit function where each file's first attempt is stopped (a timeout)."""
+    """A step of the submit function where each file's first attempt is stopped (a timeout;
+    "converting the CSV" stops every attempt, as running out of memory would)."""
+    csv: bool = False
+    """Each file is a CSV export (incoming/csv/), converted by the submit function."""
+    invalid: bool = False
+    """Each file fails validation: `rejected`, with its alert sent by the submit function."""
+    sweep: bool = False
+    """The finish function's Sweep schedule runs all along, its clock minutes ahead (the
+    scaled clock's view of the time the scenario takes)."""
+    check: Callable[[LocalStack, list[FileOutcome]], list[str]] | None = None
+    """What else every file must show; each line returned fails the row."""
     deliveries: int = 1
     """How many times each S3 event reaches the queue."""
     redrop: bool = False
@@ -91,6 +101,46 @@ def _errors_body(n: int) -> dict[str, Any]:
         "errorMessages": [f"Item {i}: serial number is invalid for this article" for i in range(n)],
         "jobStatisticsMessageList": [f"Total Items: {n}", "Saved Items: 0", f"Error Items: {n}"],
     }
+
+
+UNKNOWN_WORD = "Error processing file"
+UNKNOWN_STATUS = {
+    "fileName": "x.xml",
+    "status": 200,
+    "statusMessage": UNKNOWN_WORD,
+    "isUploaded": True,
+    "hasErrors": False,
+    "hasDuplicates": False,
+    "errorMessages": [],
+    "jobStatisticsMessageList": [],
+}
+"""A 200 whose status word the bridge does not know (neither running, complete nor failed)."""
+DAY = 86_400
+
+
+def _alerted_with(outcome: str, text: str) -> Callable[[LocalStack, list[FileOutcome]], list[str]]:
+    """Every file got an alert whose `outcome` attribute is `outcome` and whose body says `text`."""
+
+    def check(local: LocalStack, results: list[FileOutcome]) -> list[str]:
+        alerts = {r.file.name: local.alerts_for(r.file) for r in results}
+        missing = [
+            name
+            for name, told in alerts.items()
+            if not any(a.attributes.get("outcome") == outcome and text in a.body for a in told)
+        ]
+        return [f"no {outcome} alert saying {text!r}: {missing[:5]}"] if missing else []
+
+    return check
+
+
+def _waited_out_a_day(local: LocalStack, results: list[FileOutcome]) -> list[str]:
+    """Each file's message was held as long as SQS allows, not refused back to 30 minutes."""
+    from capss.pipeline.submit import SQS_MAX_VISIBILITY  # noqa: PLC0415
+
+    held = sum(1 for seconds in local.clock.redeliveries if seconds >= SQS_MAX_VISIBILITY - 60)
+    if held < len(results):
+        return [f"{held} of {len(results)} messages held for a day's Retry-After"]
+    return []
 
 
 PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
@@ -135,6 +185,35 @@ SCENARIOS = (
     Scenario("handler timeout after the uploading save", kill="after uploading save"),
     Scenario("handler timeout after the upload, before the record", kill="after upload"),
     Scenario("hostile files dropped into S3", hostile=True),
+    Scenario(
+        "submit function killed for memory on a CSV",
+        kill="converting the CSV",
+        csv=True,
+        sweep=True,
+        expect=Outcome.FAILED,
+        check=_alerted_with(Outcome.FAILED.value, "dead-letter queue"),
+    ),
+    Scenario(
+        "function killed between marking and sending an alert",
+        kill="between marking and sending the alert",
+        invalid=True,
+        sweep=True,
+        expect=Outcome.REJECTED,
+        check=_alerted_with(Outcome.REJECTED.value, "may have been sent once already"),
+    ),
+    Scenario(
+        "a CAPSS status word the bridge does not know",
+        lambda n: [Fault(endpoint="status", status=200, body=UNKNOWN_STATUS, times=100 * n)],
+        parameters={"PollBudgetSeconds": "600", "MaxPollWaitSeconds": "240"},
+        expect=Outcome.TIMED_OUT,
+        check=_alerted_with("unknown_status", UNKNOWN_WORD),
+    ),
+    Scenario(
+        "Retry-After of one day on the upload",
+        lambda n: [Fault.error(503, "upload", times=n, headers={"Retry-After": str(DAY)})],
+        expect=Outcome.COMPLETE,
+        check=_waited_out_a_day,
+    ),
     Scenario("1,000 files at once", files=1000),
 )
 MAX_FILES_IN_FLIGHT = 5
@@ -218,6 +297,7 @@ def killing(step: str | None) -> Iterator[None]:
         yield
         return
     from capss.aws.dynamodb import DynamoRecordStore  # noqa: PLC0415
+    from capss.aws.sns import SnsAlertSender  # noqa: PLC0415
     from capss.client.client import CapssClient  # noqa: PLC0415
     from capss.pipeline import submit  # noqa: PLC0415
     from capss.pipeline.records import Phase  # noqa: PLC0415
@@ -233,7 +313,10 @@ def killing(step: str | None) -> Iterator[None]:
             return True
 
     claim, save, upload = DynamoRecordStore.claim, DynamoRecordStore.save, CapssClient.upload
-    lease = submit.LEASE
+    # Replaced in the submit module's names: it imported the function itself.
+    names = vars(submit)
+    lease, convert = submit.LEASE, names["convert_export"]
+    send = SnsAlertSender.send
 
     def killing_claim(self: Any, ref: Any, kind: str, span: timedelta) -> Any:
         if step == "before claim" and first(ref.pk):
@@ -254,9 +337,23 @@ def killing(step: str | None) -> Iterator[None]:
             raise Killed
         return receipt
 
+    def killing_convert(*args: Any, **kw: Any) -> Any:
+        if step == "converting the CSV":
+            raise Killed  # every attempt: the export is as large each time
+        return convert(*args, **kw)
+
+    def killing_send(self: Any, alert: Any) -> None:
+        # The record is saved marked pending (and alerted) before the send.
+        about = alert.body.partition("File:")[2].partition("\n")[0]
+        if step == "between marking and sending the alert" and about and first(about):
+            raise Killed
+        send(self, alert)
+
     DynamoRecordStore.claim = killing_claim  # type: ignore[method-assign,assignment]
     DynamoRecordStore.save = killing_save  # type: ignore[method-assign]
     CapssClient.upload = killing_upload  # type: ignore[method-assign]
+    names["convert_export"] = killing_convert
+    SnsAlertSender.send = killing_send  # type: ignore[method-assign]
     # The lease outlives the function's timeout in AWS (10 min against 5); here the queue's
     # backoff runs 1,000 times faster, so the dead attempt's lease must too.
     submit.LEASE = timedelta(seconds=1)
@@ -265,7 +362,40 @@ def killing(step: str | None) -> Iterator[None]:
     finally:
         DynamoRecordStore.claim, DynamoRecordStore.save = claim, save  # type: ignore[method-assign]
         CapssClient.upload = upload  # type: ignore[method-assign]
-        submit.LEASE = lease
+        SnsAlertSender.send = send  # type: ignore[method-assign]
+        submit.LEASE, names["convert_export"] = lease, convert
+
+
+SWEEP_EVERY = 0.3
+"""Seconds between sweeps: five minutes on the scaled clock."""
+PENDING_FOR = 2.0
+"""Seconds an alert stays pending before the sweep counts it left by a stopped function:
+the sweep runs with its clock this much short of PENDING_AFTER ahead (a send takes ms)."""
+
+
+@contextlib.contextmanager
+def sweeping(local: LocalStack, on: bool) -> Iterator[None]:
+    """The finish function's Sweep schedule, run as Scheduler would, minutes passing fast."""
+    if not on:
+        yield
+        return
+    from capss.pipeline.sweep import PENDING_AFTER  # noqa: PLC0415
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(SWEEP_EVERY):
+            ahead = PENDING_AFTER - timedelta(seconds=PENDING_FOR)
+            with contextlib.suppress(Exception):  # a failed run is retried by the next
+                local.run_schedule("Sweep", datetime.now(UTC) + ahead)
+
+    thread = threading.Thread(target=run, name="sweep", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextlib.contextmanager
@@ -309,9 +439,18 @@ def run_scenario(scenario: Scenario, files: int, timeout: float) -> Row:
         stack.enter_context(killing(scenario.kill))
         if scenario.rotate:
             stack.enter_context(rotating(sim, local))
+        stack.enter_context(sweeping(local, scenario.sweep))
         sim.inject(*scenario.faults(files))
         if scenario.hostile:
             dropped = [local.drop(data, key) for key, data in hostile_files()]
+        elif scenario.csv:
+            export = (SAMPLES / "store-0300-aimsi-export.csv").read_bytes()
+            dropped = [
+                local.drop(export, f"incoming/csv/{LICENSE}/f{n:04d}.csv") for n in range(files)
+            ]
+        elif scenario.invalid:
+            broken = (SAMPLES / "store-0300-invalid.xml").read_bytes()
+            dropped = [local.drop(broken, f"{PREFIX}/bad-{n:04d}.xml") for n in range(files)]
         else:
             dropped = [
                 local.drop(variant(f"{n:04d}"), f"{PREFIX}/f{n:04d}.xml") for n in range(files)
@@ -432,6 +571,8 @@ def _row(
         other = [r.file.name for r in results if r.outcome != scenario.expect.value]
         if other:
             row.notes.append(f"not {scenario.expect.value}: {len(other)} {other[:5]}")
+    if scenario.check is not None:
+        row.notes += scenario.check(local, results)
     cli = _ops_output(local, results, row.notes)
     wrote = written(local)
     # The settings as the status function reads them from its environment.

@@ -72,6 +72,8 @@ class FunctionHost:
 
     functions: dict[str, LocalFunction]
     invocations: list[Invocation] = field(default_factory=list)
+    before_handler: Callable[[], None] = lambda: None
+    """Called on the handler's thread before it runs: the stack routes its output there."""
     _handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,6 +106,7 @@ class FunctionHost:
             logger.thread_safe_append_keys(
                 function_name=function.name, function_request_id=context.aws_request_id
             )
+            self.before_handler()
             try:
                 outcome["result"] = handler(event, context)
             except Killed:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from capss.outcome import Outcome
 
+from local.stack._s3events import LOCAL_UPLOADER
 from local.stack._stack import TEMPLATE, DroppedFile, FileOutcome, LocalStack, StackTimeout
 
 EXIT_NEEDS_PERSON = 3
@@ -190,8 +191,16 @@ def run(args: argparse.Namespace) -> int:
             for license_number in known:
                 client_id, client_secret = capss.client_for(license_number)
                 stack.put_secret(license_number, client_id, client_secret, api=capss.api)
+            for license_number in args.uploader_for:
+                stack.add_store_uploader(license_number, args.uploader)
             dropped: list[DroppedFile] = [
-                stack.drop_file(path, licenses[path], update=args.update, metadata=metadata[path])
+                stack.drop_file(
+                    path,
+                    licenses[path],
+                    update=args.update,
+                    metadata=metadata[path],
+                    uploader=args.uploader,
+                )
                 for path in files
             ]
             say = progress_text(sys.stderr, started)
@@ -266,6 +275,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[FILE::]NAME=VALUE",
         help="S3 object metadata, e.g. capss-resend=true or capss-on-dup=cancel: for every"
         " FILE, or with FILE:: for that one",
+    )
+    parser.add_argument(
+        "--uploader",
+        default=LOCAL_UPLOADER,
+        metavar="PRINCIPAL",
+        help="the principal the S3 events name, e.g. AWS:AIDAEXAMPLESTORE0300 (default"
+        " %(default)s, the chain's export job, registered for every license)",
+    )
+    parser.add_argument(
+        "--uploader-for",
+        nargs="+",
+        default=[],
+        metavar="LICENSE",
+        help="register --uploader for these licenses only (without it, an --uploader other than"
+        " the default is registered for none)",
     )
     common_arguments(parser)
 

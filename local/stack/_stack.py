@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -18,19 +19,29 @@ from typing import IO, Any
 
 from capss import telemetry
 from capss.aws import wiring
+from capss.aws.dynamodb import ClientTable
+from capss.aws.stores import DynamoStoreRegister
+from capss.compliance.stores import ExpectedStore
 from capss.outcome import Outcome
 from capss.pipeline.events import SOURCE as EVENT_SOURCE
 from capss.pipeline.records import FileRecord
+from capss.pipeline.uploaders import uploader_pattern
 
 from local.stack import _limits as limits
 from local.stack import _ttl as ttl
 from local.stack._account import AccountBuilder
+from local.stack._asl import thread_safe_asl_parser
 from local.stack._clock import ScaledClock
 from local.stack._eventbridge import ExecutionWatcher
 from local.stack._invoke import FunctionHost, patched_lambda
 from local.stack._queue import QueuePoller, thread_safe_queues
 from local.stack._resources import Account, LocalFunction, SqsTrigger
-from local.stack._s3events import versioned_notifications
+from local.stack._s3events import (
+    LOCAL_ADDRESS,
+    LOCAL_UPLOADER,
+    uploading_as,
+    versioned_notifications,
+)
 from local.stack._template import ACCOUNT_ID, REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +125,29 @@ class StackTimeout(Exception):
     """Not every file reached a final outcome in time."""
 
 
+STALL_SECONDS = 120.0
+"""A wait in which nothing moves this long is stuck, not slow (the scaled clock turns a
+15-minute poll wait into a second)."""
+
+
+@contextlib.contextmanager
+def _deaths_recorded(deaths: list[str]) -> Iterator[None]:
+    """Each exception that ends a thread, kept (and still printed): moto runs an execution
+    in a thread of its own, and one that dies leaves the execution RUNNING for ever."""
+    previous = threading.excepthook
+
+    def record(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread else "a thread"
+        deaths.append(f"{name}: {args.exc_type.__name__}: {args.exc_value}")
+        previous(args)
+
+    threading.excepthook = record
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
 class LocalStack:
     """The template's resources in moto, the real handlers behind them, a bounded intake poller.
 
@@ -146,6 +180,8 @@ class LocalStack:
         self._events: list[dict[str, Any]] = []
         self._alerts: list[Alert] = []
         self._alerts_lock = threading.Lock()
+        self.thread_deaths: list[str] = []
+        """Threads of the stack (an execution's, a poller's) that died of an exception."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -186,11 +222,14 @@ class LocalStack:
         self._exit.enter_context(self.clock.installed())
         self._exit.enter_context(limits.enforced())
         self._exit.enter_context(thread_safe_queues())
-        self.host = FunctionHost(self.account.functions)
+        self._exit.enter_context(thread_safe_asl_parser())
+        self._exit.enter_context(_deaths_recorded(self.thread_deaths))
+        self.host = FunctionHost(self.account.functions, before_handler=_routed_to(self.log))
         self._exit.enter_context(patched_lambda(self.host))
         self._exit.enter_context(_quiet_moto())
         self._exit.enter_context(_handler_output(self.log))
         _reset_library()
+        self.set_chain_uploaders([LOCAL_UPLOADER])
         self._subscribe_inbox()
         self._subscribe_pos()
         self._start_poller()
@@ -215,13 +254,12 @@ class LocalStack:
         inbox_arn = sqs.get_queue_attributes(QueueUrl=self.inbox_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        ops = self.template.resources["AlertEmailSubscription"]["Properties"]["FilterPolicy"]
+        # A template without ops' filtered subscription (the machinery tests' own) sends ops all.
+        ops = self.template.resources.get("AlertEmailSubscription", {}).get("Properties", {})
+        policy = {"FilterPolicy": json.dumps(ops["FilterPolicy"])} if "FilterPolicy" in ops else {}
         for topic_arn in self.account.topics.values():
             self.client("sns").subscribe(
-                TopicArn=topic_arn,
-                Protocol="sqs",
-                Endpoint=inbox_arn,
-                Attributes={"FilterPolicy": json.dumps(ops)},
+                TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes=policy
             )
 
     def _subscribe_pos(self) -> None:
@@ -380,13 +418,37 @@ class LocalStack:
             secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
         return name
 
+    @property
+    def register(self) -> DynamoStoreRegister:
+        return DynamoStoreRegister(ClientTable(self.client("dynamodb"), self.stores_table))
+
+    def set_chain_uploaders(self, principals: list[str]) -> None:
+        """Who may file for every license (the stack starts with `LOCAL_UPLOADER`)."""
+        self.register.put_chain_uploaders(frozenset(uploader_pattern(p) for p in principals))
+
+    def add_store_uploader(self, license_number: str, principal: str) -> None:
+        """Lets `principal` file for `license_number` (registering the store if it is not)."""
+        found = {store.license: store for store in self.register.stores()}
+        store = found.get(license_number) or ExpectedStore(license=license_number)
+        uploaders = store.uploaders | {uploader_pattern(principal)}
+        self.register.put_store(dataclasses.replace(store, uploaders=uploaders))
+
     def drop(
-        self, data: bytes, key: str, *, metadata: Mapping[str, str] | None = None
+        self,
+        data: bytes,
+        key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        uploader: str | None = LOCAL_UPLOADER,
+        address: str = LOCAL_ADDRESS,
     ) -> DroppedFile:
-        """PUT an object into the intake bucket: S3 notifies the queue, the pipeline runs."""
-        answer = self.client("s3").put_object(
-            Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata or {})
-        )
+        """PUT an object into the intake bucket: S3 notifies the queue, the pipeline runs.
+
+        Its S3 event names `uploader` as the principal that put it (None: no identity)."""
+        with uploading_as(uploader, address):
+            answer = self.client("s3").put_object(
+                Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata or {})
+            )
         return DroppedFile(key.rsplit("/", 1)[-1], self.bucket, key, answer.get("VersionId"))
 
     def drop_file(
@@ -397,12 +459,15 @@ class LocalStack:
         update: bool = False,
         name: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        uploader: str | None = LOCAL_UPLOADER,
     ) -> DroppedFile:
         """Under its license's folder, or straight under the kind's when it has none known."""
         csv = path.suffix.lower() == ".csv"
         kind = "item-updates" if update else "csv" if csv else "transactions"
         folder = f"incoming/{kind}/{license_number}" if license_number else f"incoming/{kind}"
-        return self.drop(path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata)
+        return self.drop(
+            path.read_bytes(), f"{folder}/{name or path.name}", metadata=metadata, uploader=uploader
+        )
 
     def notification_for(self, dropped: DroppedFile) -> str:
         """The S3 notification body the intake queue got for a dropped file."""
@@ -483,11 +548,18 @@ class LocalStack:
         *,
         timeout: float = 60.0,
         progress: Callable[[FileOutcome], None] | None = None,
+        stall: float = STALL_SECONDS,
     ) -> list[FileOutcome]:
         """Until every file has its final outcome (and its alert, where one is owed) and no
-        poller execution runs; in drop order."""
+        poller execution runs; in drop order.
+
+        Fails at once when a thread of the stack died (an execution that will never end),
+        and after `stall` seconds in which nothing moved (no file final, no execution ended,
+        no function invoked), naming the files still open, instead of waiting out `timeout`.
+        """
         deadline = time.monotonic() + timeout
         final: dict[DroppedFile, dict[str, Any]] = {}
+        moved, marker = time.monotonic(), (-1, -1, -1)
         while True:
             for dropped in files:
                 if dropped in final:
@@ -497,17 +569,28 @@ class LocalStack:
                     final[dropped] = record
                     if progress:
                         progress(FileOutcome(dropped, record))
+            running = self.running_executions()
             if (
                 len(final) == len(set(files))
-                and self.running_executions() == 0
+                and running == 0
                 and (self.watcher is None or self.watcher.pending == 0)
             ):
                 break
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if (len(final), running, len(self.host.invocations)) != marker:
+                moved, marker = now, (len(final), running, len(self.host.invocations))
+            why = None
+            if self.thread_deaths:
+                why = f"a thread of the local stack died ({self.thread_deaths[0][:300]})"
+            elif now - moved > stall:
+                why = f"nothing moved for {stall:.0f} s"
+            elif now > deadline:
+                why = f"after {timeout:.0f} s"
+            if why:
                 missing = [f.uri for f in files if f not in final]
                 raise StackTimeout(
-                    f"after {timeout:.0f} s: {len(missing)} file(s) without a final outcome"
-                    f" {missing[:5]}, {self.running_executions()} execution(s) running;"
+                    f"{why}: {len(missing)} file(s) without a final outcome"
+                    f" {missing[:5]}, {running} execution(s) running;"
                     f" function failures: {self.host.failures()[-3:]}"
                 )
             # Reading every pending record competes with the handlers for the GIL: poll less
@@ -619,8 +702,8 @@ def _quiet_moto() -> Iterator[None]:
 class _ThreadRoutedOutput(io.TextIOBase):
     """stdout for the thread that started the stack; `log` for every other (the handlers')."""
 
-    def __init__(self, owner_stream: IO[str], log: IO[str]) -> None:
-        self._owner = threading.get_ident()
+    def __init__(self, owner_stream: IO[str], log: IO[str], owner: int | None = None) -> None:
+        self._owner = threading.get_ident() if owner is None else owner
         self._owner_stream = owner_stream
         self._log = log
 
@@ -652,6 +735,19 @@ def _handler_output(log: IO[str]) -> Iterator[None]:
         sys.stdout = saved_stdout
         if saved_stream is not None and isinstance(handler, logging.StreamHandler):
             handler.setStream(saved_stream)
+
+
+def _routed_to(log: IO[str]) -> Callable[[], None]:
+    """Puts the handlers' router back on stdout when someone replaced it since the stack
+    started (pytest swaps in its own capture between a fixture's setup and the test)."""
+    owner = threading.get_ident()
+
+    def reroute() -> None:
+        current = sys.stdout
+        if not isinstance(current, _ThreadRoutedOutput):
+            sys.stdout = _ThreadRoutedOutput(current, log, owner)
+
+    return reroute
 
 
 def _reset_library() -> None:

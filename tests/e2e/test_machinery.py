@@ -8,6 +8,7 @@ Functions as Lambda function errors (Retry and Catch), the scaled clock, the pol
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 import threading
@@ -17,8 +18,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local.stack import LocalStack, Template, TemplateError
+from local.stack import DroppedFile, LocalStack, StackTimeout, Template, TemplateError
+from local.stack._asl import thread_safe_asl_parser
 from local.stack._queue import thread_safe_queues
+from local.stack._stack import ROOT
 from local.stack._template import load_yaml
 
 MINI_TEMPLATE = """\
@@ -396,3 +399,54 @@ def test_no_message_is_lost_while_others_are_deleted(aws: None) -> None:
             sys.setswitchinterval(switch)
     assert errors == []
     assert len(received) == sent
+
+
+def test_definitions_parse_side_by_side(aws: None) -> None:
+    """moto kept the parser's query-language scopes in a class attribute: two executions
+    parsing at once popped each other's, and one died (IndexError), its file never polled."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (  # noqa: PLC0415
+        AmazonStateLanguageParser,
+    )
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # noqa: PLC0415
+
+    definition = re.sub(
+        r"\$\{\w+\}",
+        "arn:aws:lambda:us-east-1:123456789012:function:step",
+        (ROOT / "statemachine" / "poller.asl.json").read_text(encoding="utf-8"),
+    )
+    errors: list[BaseException] = []
+
+    def parse() -> None:
+        try:
+            for _ in range(15):
+                AmazonStateLanguageParser.parse(definition)
+        except BaseException as error:
+            errors.append(error)
+
+    with thread_safe_asl_parser():
+        one, other = Preprocessor(), Preprocessor()
+        one._query_language_per_scope.append("a scope")
+        assert other._query_language_per_scope == []  # each parse its own, none shared
+        threads = [threading.Thread(target=parse) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert Preprocessor._query_language_per_scope == []  # moto's own again, untouched
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_wait_that_cannot_end_fails_promptly_naming_its_files(mini: Path) -> None:
+    never = DroppedFile("never.xml", "nowhere", "incoming/never.xml", None)
+    with LocalStack(mini, clock_scale=0.0001) as stack:
+        started = time.monotonic()
+        with pytest.raises(StackTimeout, match="nothing moved for 1 s: 1 file"):
+            stack.wait([never], timeout=600, stall=1)
+        assert time.monotonic() - started < 30
+        dying = threading.Thread(target=lambda: 1 / 0, name="execution")
+        dying.start()
+        dying.join()
+        with pytest.raises(StackTimeout, match="execution: ZeroDivisionError") as raised:
+            stack.wait([never], timeout=600)
+        assert "s3://nowhere/incoming/never.xml" in str(raised.value)

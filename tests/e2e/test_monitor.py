@@ -124,12 +124,14 @@ def test_the_monitor_names_exactly_the_stores_and_days_that_need_action(pipeline
         " excluded).\n"
         "\n"
         "Missed reports (1):\n"
-        "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: missed: no file covers"
-        " that day\n"
+        "  - 000000302 Oak Ave: Mon 2026-11-23, due Tue 2026-11-24: missed: no file holds"
+        " that day's transactions\n"
         "\n"
-        "What to do (missing): No file covers the day: ask the store to export and drop it now"
-        " (a late report is still owed, as soon as it can be made); if the store was closed that"
-        " day, `capss stores add LICENSE --closures DATE`.\n"
+        "What to do (missing): No file holds the day's transactions: ask the store to export and"
+        " drop it now (a late report is still owed, as soon as it can be made); if the store was"
+        " closed that day, `capss stores add LICENSE --closures DATE`; if it traded but had"
+        " nothing to report, `capss stores quiet LICENSE DATE` (or the POS drops"
+        " incoming/quiet/LICENSE/DATE).\n"
     )
     assert _subjects(p, pine_inbox) == []  # the final check does not name Pine Rd
     # A retried run (Scheduler retries a failed invoke) records again but does not alert twice.
@@ -275,6 +277,7 @@ def test_the_daily_digest_reads_yesterday_per_license(pipeline: Start) -> None:
         "000000300 Main St: 2 file(s) (1 complete, 1 rejected); items saved 3, error items 0,"
         " duplicates 0\n"
         "  completed with validation warnings: monday.xml (1 warning(s))\n"
+        '  seller\'s data in customer fields, a copy reading "on file" sent instead: monday.xml\n'
         "000000302 Oak Ave: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
         "000000304 Pine Rd: 0 file(s) (none); items saved 0, error items 0, duplicates 0\n"
         "  no file yet for yesterday: due by the end of Tue 2026-11-24\n"

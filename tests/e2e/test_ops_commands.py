@@ -46,15 +46,28 @@ def ops(pipeline: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
-    code, out, _ = ops.run("stores", "add", "000000300", "--name", "Main St", "--days", "Tue-Sun")
+    code, out, _ = ops.run(
+        "stores",
+        "add",
+        "000000300",
+        "--name",
+        "Main St",
+        "--days",
+        "Tue-Sun",
+        "--first-day",
+        "2026-11-02",
+    )
     assert code == 0
-    assert out == "capss: 000000300 is expected on Tue Wed Thu Fri Sat Sun (America/Los_Angeles)\n"
+    assert out == (
+        "capss: 000000300 is expected on Tue Wed Thu Fri Sat Sun (America/Los_Angeles)"
+        " from 2026-11-02\n"
+    )
     # A closure added later keeps the rest of the entry.
     ops.run("stores", "add", "000000300", "--closures", "2026-12-24", "2026-12-31")
     csv_file = tmp_path / "stores.csv"
     csv_file.write_text(
-        "license,name,days,timezone,closures,email\n"
-        "000000301,Oak Ave,Mon-Fri,America/Los_Angeles,2026-12-24,oak@example.com\n",
+        "license,name,days,timezone,closures,email,first_day\n"
+        "000000301,Oak Ave,Mon-Fri,America/Los_Angeles,2026-12-24,oak@example.com,2026-11-09\n",
         encoding="utf-8",
     )
     assert ops.run("stores", "import", str(csv_file))[1] == "capss: 1 store(s) imported\n"
@@ -65,6 +78,7 @@ def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
             "days": "Tue Wed Thu Fri Sat Sun",
             "timezone": "America/Los_Angeles",
             "closures": ["2026-12-24", "2026-12-31"],
+            "first_day": "2026-11-02",
         },
         {
             "license": "000000301",
@@ -73,6 +87,7 @@ def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
             "timezone": "America/Los_Angeles",
             "closures": ["2026-12-24"],
             "email": "oak@example.com",
+            "first_day": "2026-11-09",
         },
     ]
     # The store's own email gets only its own alerts.
@@ -86,17 +101,25 @@ def test_stores_add_list_import_and_remove(ops: Ops, tmp_path: Path) -> None:
     attributes = sns.get_subscription_attributes(SubscriptionArn=mail["SubscriptionArn"])
     assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {"license": ["000000301"]}
 
-    assert ops.run("stores", "remove", "000000301")[0] == 0
+    assert ops.run("stores", "remove", "000000301", "--last-day", "2026-11-30")[0] == 0
     assert ops.run("stores", "remove", "000000301")[:2] == (
         1,
-        "capss: 000000301 was not registered\n",
+        "capss: 000000301 was removed already: nothing is owed after 2026-11-30\n",
+    )
+    assert ops.run("stores", "remove", "000000309")[:2] == (
+        1,
+        "capss: 000000309 was not registered\n",
     )
     bad = tmp_path / "bad.csv"
     bad.write_text("license,days\n000000302,Mon-Funday\n", encoding="utf-8")
     code, _, err = ops.run("stores", "import", str(bad))
     assert code == 2
     assert err.startswith(f"capss: error: {bad}:2: days: 'Funday' is not one of")
-    assert [s["license"] for s in ops.json("stores", "list")["stores"]] == ["000000300"]
+    listed = ops.json("stores", "list")["stores"]
+    assert [(s["license"], s.get("last_day")) for s in listed] == [
+        ("000000300", None),
+        ("000000301", "2026-11-30"),
+    ]
 
 
 def test_stores_key_binds_an_upload_api_key_to_registered_licenses(ops: Ops) -> None:
@@ -240,8 +263,8 @@ def test_redrive_lists_then_moves_the_dead_letters(ops: Ops) -> None:
 
 def test_report_and_monitor(ops: Ops, tmp_path: Path) -> None:
     p = ops.p
-    ops.run("stores", "add", "000000300", "--name", "Main St")
-    ops.run("stores", "add", "000000301", "--name", "Oak Ave")
+    ops.run("stores", "add", "000000300", "--name", "Main St", "--first-day", "2026-11-02")
+    ops.run("stores", "add", "000000301", "--name", "Oak Ave", "--first-day", "2026-11-02")
     dropped = p.drop_bytes(day_file("000000300", date(2026, 11, 23), "REP1"), "day.xml")
     p.finish(dropped)
     code, csv_text, _ = ops.run(
@@ -249,10 +272,10 @@ def test_report_and_monitor(ops: Ops, tmp_path: Path) -> None:
     )
     assert code == 0
     lines = csv_text.splitlines()
-    assert lines[0] == "license,store,day,deadline,state,reached_capss_at"
+    assert lines[0] == "license,store,day,deadline,state,items,saved,reached_capss_at"
     # Sent today (after 2026-11-24): reported, but late.
-    assert lines[1].startswith("000000300,Main St,2026-11-23,2026-11-24,reported_late,")
-    assert lines[2] == "000000301,Oak Ave,2026-11-23,2026-11-24,missing,"
+    assert lines[1].startswith("000000300,Main St,2026-11-23,2026-11-24,reported_late,3,,")
+    assert lines[2] == "000000301,Oak Ave,2026-11-23,2026-11-24,missing,,,"
 
     # The month page and the JSON of the same period: the same figures, as a browser shows them.
     period = ("report", "--since", "2026-11-22", "--until", "2026-11-23")

@@ -56,10 +56,45 @@ def test_policies_are_found(resources: Resources) -> None:
     } <= places
 
 
-def test_the_status_function_reads_its_secrets_and_nothing_else(resources: Resources) -> None:
-    # Status checks leave CAPSS's answer in the poller's state: no table, no bucket.
+def test_the_status_function_reads_its_secrets_and_tells_an_unknown_status(
+    resources: Resources,
+) -> None:
+    # Status checks leave CAPSS's answer in the poller's state: no table, no bucket. A status
+    # word the bridge does not know is told on the alert topic, through its key.
     policies = resources["StatusFunction"]["Properties"]["Policies"]
-    assert [list(policy) for policy in policies] == [["AWSSecretsManagerGetSecretValuePolicy"]]
+    assert [list(policy) for policy in policies] == [
+        ["AWSSecretsManagerGetSecretValuePolicy"],
+        ["SNSPublishMessagePolicy"],
+        ["Statement"],
+    ]
+    assert policies[1]["SNSPublishMessagePolicy"] == {
+        "TopicName": {"Fn::GetAtt": ["AlertTopic", "TopicName"]}
+    }
+    (encryption,) = policies[2]["Statement"]
+    assert encryption["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert encryption["Condition"]["StringEquals"]["kms:ViaService"]
+
+
+def test_the_sweep_reads_the_dead_letters_and_the_pending_alerts_only(
+    resources: Resources,
+) -> None:
+    (statements,) = [
+        p["Statement"]
+        for p in resources["FinishFunction"]["Properties"]["Policies"]
+        if "Statement" in p
+    ]
+    by_sid = {statement["Sid"]: statement for statement in statements}
+    # It reads the queue and shows each message again: it never deletes or sends one.
+    assert by_sid["DeadLetters"]["Action"] == [
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+    ]
+    assert by_sid["DeadLetters"]["Resource"] == {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]}
+    assert by_sid["PendingAlerts"]["Action"] == "dynamodb:Scan"
+    assert by_sid["PendingAlerts"]["Resource"] == {
+        "Fn::Sub": "${SubmissionsTable.Arn}/index/alerts-pending"
+    }
 
 
 def test_no_statement_allows_every_action(resources: Resources) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES
+from capss.aws.dynamodb import BY_LICENSE_ATTRIBUTES, PENDING_INDEX
 from capss.aws.sns import OPS_FILTER_POLICY
 from capss.aws.stores import API_KEY_PREFIX
 from capss.client.api import Api
@@ -354,7 +354,7 @@ def test_submissions_table(resources: Resources) -> None:
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"]["SSEEnabled"] is True
-    (index,) = table["GlobalSecondaryIndexes"]
+    index, pending = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "by-license"
     assert index["KeySchema"] == [
         {"AttributeName": "license", "KeyType": "HASH"},
@@ -365,8 +365,14 @@ def test_submissions_table(resources: Resources) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": list(BY_LICENSE_ATTRIBUTES),
     }
+    # Sparse, keys only: the sweep finds the alerts left pending without a scan of the table.
+    assert pending == {
+        "IndexName": PENDING_INDEX,
+        "KeySchema": [{"AttributeName": "alert_pending", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"pk": "S", "license": "S", "received_at": "S"}
+    assert types == {"pk": "S", "license": "S", "received_at": "S", "alert_pending": "S"}
     assert resources["SubmissionsTable"]["DeletionPolicy"] == "Retain"
 
 
@@ -455,6 +461,7 @@ def test_outputs_name_what_operators_need(template: dict[str, Any]) -> None:
         "OutcomeEventBusName": {"Ref": "OutcomeEventBus"},
         "OutcomeEventBusArn": {"Fn::GetAtt": ["OutcomeEventBus", "Arn"]},
         "PosUploaderPolicyArn": {"Ref": "PosUploaderPolicy"},
+        "IntakeAccessLogBucketName": {"Ref": "IntakeAccessLogBucket"},
         "PosVendorRoleArn": {"Fn::GetAtt": ["PosVendorRole", "Arn"]},
         "UploadApiUrl": {
             "Fn::Sub": "https://${UploadApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/uploads"
@@ -582,7 +589,13 @@ def _submit_statements(overrides: dict[str, str]) -> list[dict[str, Any]]:
             )
         }
     )
-    for name in ("IntakeQueue", "IntakeBucket", "SubmissionsTable", "OutcomeEventBus"):
+    for name in (
+        "IntakeQueue",
+        "IntakeBucket",
+        "SubmissionsTable",
+        "StoresTable",
+        "OutcomeEventBus",
+    ):
         stack.attributes[name] = {"Arn": f"arn:aws:test:::{name}"}
     (policy,) = stack.resolve(_properties(stack.resources, "SubmitFunctionRole")["Policies"])
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
@@ -614,14 +627,32 @@ def test_secrets_are_readable_by_prefix_only(resources: Resources) -> None:
     )
 
 
+def test_the_finish_function_sweeps_every_five_minutes(resources: Resources) -> None:
+    """A file whose S3 event reached the dead-letter queue with no outcome, or an alert left
+    pending, is told within minutes; the run carries its scheduled time."""
+    finish = resources["FinishFunction"]["Properties"]
+    sweep = finish["Events"]["Sweep"]
+    assert sweep["Type"] == "ScheduleV2"
+    assert sweep["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    assert json.loads(sweep["Properties"]["Input"]) == {
+        "sweep": True,
+        "time": "<aws.scheduler.scheduled-time>",
+    }
+    variables = finish["Environment"]["Variables"]
+    assert variables["INTAKE_DLQ_ARN"] == {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]}
+    # The alarm says what is true: each file there is told on its own, by one path or the other.
+    alarm = resources["IntakeDeadLetterAlarm"]["Properties"]["AlarmDescription"]
+    assert "sweep" in alarm
+    assert "capss redrive" in alarm
+
+
 def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
     resources: Resources,
 ) -> None:
     """Defect 3a: every poller execution that fails, times out or is aborted (its last step
     never ran, or failed for good) is handed to the finish function, which records `failed`
     and alerts; EventBridge keeps trying for a day."""
-    events = resources["FinishFunction"]["Properties"]["Events"]
-    (rule,) = events.values()
+    rule = resources["FinishFunction"]["Properties"]["Events"]["PollerStopped"]
     assert rule["Type"] == "EventBridgeRule"
     pattern = rule["Properties"]["Pattern"]
     assert pattern["source"] == ["aws.states"]
@@ -629,6 +660,26 @@ def test_a_stopped_poller_reaches_the_finish_function_through_eventbridge(
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "PollerStateMachine"}]
     assert rule["Properties"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+
+
+def test_intake_access_logs_are_optional_and_expire() -> None:
+    assert not Template.load(TEMPLATE).included("IntakeAccessLogBucket")
+    stack = Template.load(TEMPLATE, {"IntakeAccessLogs": "enabled", "AccessLogDays": "90"})
+    assert stack.included("IntakeAccessLogBucket")
+    assert stack.included("IntakeAccessLogBucketPolicy")
+    stack.refs["IntakeAccessLogBucket"] = "capss-access-logs"
+    logging = stack.resolve(stack.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"])
+    assert logging == {"DestinationBucketName": "capss-access-logs", "LogFilePrefix": "intake/"}
+    (rule,) = stack.resolve(
+        stack.resources["IntakeAccessLogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    )
+    assert str(rule["ExpirationInDays"]) == "90"
+    without = Template.load(TEMPLATE)
+    # A list drops AWS::NoValue: the bucket gets no LoggingConfiguration at all.
+    assert (
+        without.resolve([without.resources["IntakeBucket"]["Properties"]["LoggingConfiguration"]])
+        == []
+    )
 
 
 def test_what_the_bridge_keeps_expires_after_the_retention_parameter(

@@ -15,6 +15,8 @@ TEXT_LIMIT = 1000
 """Characters of one message, note or problem kept."""
 LIST_LIMIT = 50
 """Entries of one list (CAPSS's messages, the file's problems) kept on a record or in an alert."""
+WORD_LIMIT = 200
+"""Characters of a word from CAPSS (a status word it gave) quoted in a line of an alert."""
 ELLIPSIS = "…"
 
 

@@ -47,6 +47,8 @@ class Metric(enum.StrEnum):
     """The store-days within the final check's lookback that CAPSS got after their deadline."""
     STUCK_FILES = "StuckFiles"
     ALERTS_SENT = "AlertsSent"
+    FOREIGN_UPLOADS = "ForeignUploads"
+    """A file whose uploader the register does not let file for its license: rejected, not sent."""
 
 
 UNITS = MappingProxyType(

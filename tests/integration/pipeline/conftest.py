@@ -11,12 +11,13 @@ from typing import Any
 import boto3
 import pytest
 from capss.aws.capss_clients import capss_clients
-from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.dynamodb import PENDING_INDEX, ClientTable, DynamoRecordStore
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import SecretsManagerCredentials
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.stores import DynamoStoreRegister
 from capss.intake.validate import validate_stream
 from capss.pipeline.files import FileRef
 from capss.pipeline.finish import FinishDeps, finish
@@ -29,6 +30,7 @@ from capss.pipeline.settings import (
     SubmitSettings,
 )
 from capss.pipeline.submit import SubmitDeps
+from capss.pipeline.uploaders import Uploader
 from capss.pipeline.values import Alert
 
 from local.simulator import CapssSimulator
@@ -39,6 +41,8 @@ LICENSES = {
     "000000301": ("store301", "secret-301-xyz"),
 }
 BUCKET = "intake"
+CHAIN_UPLOADER = Uploader("AWS:AIDACHAINEXPORTJOB", "192.0.2.10", "2026-11-03T06:00:00.000Z")
+"""Registered for every license: the chain's own export job."""
 
 
 class RecordingAlerts:
@@ -67,12 +71,13 @@ class Pipeline:
     finish: FinishDeps
     alerts: RecordingAlerts
     sfn: Any
+    register: DynamoStoreRegister
     versions: list[str] = field(default_factory=list)
 
     def drop(self, sample: str | Path, key: str, metadata: dict[str, str] | None = None) -> Any:
         body = Path(SAMPLE_FILES / sample if isinstance(sample, str) else sample).read_bytes()
         answer = self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=metadata or {})
-        return FileRef(BUCKET, key, answer["VersionId"], size=len(body))
+        return FileRef(BUCKET, key, answer["VersionId"], size=len(body), uploader=CHAIN_UPLOADER)
 
     def uploads(self) -> int:
         return self.sim.count(method="POST", path_prefix="/api/")
@@ -97,8 +102,27 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         TableName="records",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "alert_pending", "AttributeType": "S"},
+        ],
+        # The template's sparse index of alerts left pending, which the sweep reads.
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": PENDING_INDEX,
+                "KeySchema": [{"AttributeName": "alert_pending", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    boto3.client("dynamodb").create_table(
+        TableName="stores",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
     )
+    register = DynamoStoreRegister(ClientTable(boto3.client("dynamodb"), "stores"))
+    register.put_chain_uploaders(frozenset({"AIDACHAINEXPORTJOB"}))
     secrets = boto3.client("secretsmanager")
     for license_number, (client_id, secret) in LICENSES.items():
         secrets.create_secret(
@@ -162,6 +186,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
             alerts=alerts,
             queue=SqsMessages(sqs),
             validate=validate_stream,
+            uploaders=register,
         ),
         status_settings=StatusSettings(capss=capss, poll=poll),
         status=StatusDeps(credentials=credentials, clients=clients),
@@ -171,6 +196,7 @@ def pipeline(aws: None, sim: CapssSimulator) -> Pipeline:
         finish=FinishDeps(records=records, objects=objects, alerts=alerts),
         alerts=alerts,
         sfn=sfn,
+        register=register,
     )
 
 

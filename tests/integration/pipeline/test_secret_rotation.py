@@ -18,7 +18,7 @@ from capss.pipeline.submit import submit_file
 from capss.pipeline.values import LicenseCredentials
 
 from local.reliability import variant
-from tests.integration.pipeline.conftest import BUCKET, LICENSES, Pipeline, follow
+from tests.integration.pipeline.conftest import BUCKET, CHAIN_UPLOADER, LICENSES, Pipeline, follow
 
 LICENSE = "000000300"
 CLIENT_ID, OLD_SECRET = LICENSES[LICENSE]
@@ -58,7 +58,7 @@ def _submitted(pipeline: Pipeline, name: str) -> tuple[FileRecord, dict[str, Any
     key = f"incoming/transactions/{LICENSE}/{name}.xml"
     body = variant(name)  # items of its own: not a repeat of another file's bytes
     answer = pipeline.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    ref = FileRef(BUCKET, key, answer["VersionId"], size=len(body))
+    ref = FileRef(BUCKET, key, answer["VersionId"], size=len(body), uploader=CHAIN_UPLOADER)
     record = submit_file(ref, pipeline.submit, pipeline.submit_settings)
     assert record.phase is Phase.SUBMITTED
     return record, _state(pipeline, record)

@@ -23,7 +23,7 @@ from capss.pipeline.submit import (
 
 from local.simulator import Fault
 from tests.conftest import SAMPLE_FILES
-from tests.integration.pipeline.conftest import BUCKET, Pipeline
+from tests.integration.pipeline.conftest import BUCKET, CHAIN_UPLOADER, Pipeline
 
 CLEAN_KEY = "incoming/transactions/000000300/store-0300-clean.xml"
 
@@ -34,6 +34,7 @@ def _message(pipeline: Pipeline, ref: FileRef, receive_count: int = 1) -> dict[s
         "Records": [
             {
                 "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": CHAIN_UPLOADER.principal},
                 "s3": {
                     "bucket": {"name": ref.bucket},
                     "object": {"key": ref.key, "versionId": ref.version_id, "size": ref.size},
@@ -62,6 +63,9 @@ def _visible(pipeline: Pipeline) -> int:
 def test_queue_backoff_grows_and_honours_retry_after() -> None:
     assert [queue_backoff(n) for n in range(1, 6)] == [120, 240, 480, 900, 900]
     assert queue_backoff(1, retry_after=600) == 600
+    # SQS refuses a visibility past 12 h from the receipt: a day's Retry-After waits 12 h less
+    # the function's run.
+    assert queue_backoff(1, retry_after=86_400) == 42_600
 
 
 def test_transient_failure_puts_the_message_back_later(pipeline: Pipeline) -> None:
@@ -71,6 +75,19 @@ def test_transient_failure_puts_the_message_back_later(pipeline: Pipeline) -> No
         False
     )
     # The queue itself would hand it back at once (visibility timeout 0): the code held it.
+    assert _visible(pipeline) == 0
+    assert pipeline.alerts.sent == []
+
+
+def test_a_day_long_retry_after_holds_the_message_as_long_as_sqs_allows(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.sim.inject(Fault.error(503, "upload", times=10, headers={"Retry-After": "86400"}))
+    ref = pipeline.drop("store-0300-clean.xml", CLEAN_KEY)
+    # moto refuses a visibility past 12 h as SQS does: the call would raise, not hold.
+    assert submit_message(_message(pipeline, ref), pipeline.submit, pipeline.submit_settings) is (
+        False
+    )
     assert _visible(pipeline) == 0
     assert pipeline.alerts.sent == []
 

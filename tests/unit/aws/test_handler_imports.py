@@ -28,6 +28,7 @@ SET_UP_ENV = {
     "STATE_MACHINE_ARN": "arn:aws:states:us-west-2:123456789012:stateMachine:poller",
     "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov",
     "BUCKET_NAME": "intake",
+    "INTAKE_DLQ_ARN": "arn:aws:sqs:us-west-2:123456789012:intake-dlq",
 }
 
 

@@ -21,8 +21,10 @@ def test_the_finish_function_builds_no_client_before_its_first_call(
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "records")
     monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts")
+    monkeypatch.setenv("INTAKE_DLQ_ARN", "arn:aws:sqs:us-east-1:123456789012:intake-dlq")
     wiring.reset()
-    _settings, deps = finish_function.runtime()
+    _settings, deps, sweeping = finish_function.runtime()
     lazy = [deps.records._table._client, deps.objects._client, deps.alerts._client]  # type: ignore[attr-defined]
+    lazy.append(sweeping.dead_letters._client)  # type: ignore[attr-defined]
     assert all(isinstance(client, LazyClient) and client._client is None for client in lazy)
     wiring.reset()

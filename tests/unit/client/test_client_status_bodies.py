@@ -235,3 +235,33 @@ def test_booleans_and_junk_are_not_counts() -> None:
         "statistics": {"totalItems": True, "errorItems": "x", "savedItems": "3"},
     }
     assert normalise_status(body, 200, FileKind.TRANSACTIONS, Api.LEGACY).counts == Counts(saved=3)
+
+
+@pytest.mark.parametrize(
+    ("word", "http_status", "unknown"),
+    [
+        ("Error processing file", 200, "Error processing file"),
+        ("Completed", 200, "Completed"),
+        ("", 200, ""),
+        ("processing", 200, None),
+        ("new", 200, None),
+        ("Error processing file", 202, None),  # 202 is still running, whatever it says
+        ("complete", 200, None),
+        ("error", 200, None),
+    ],
+)
+def test_a_status_word_the_bridge_does_not_know_is_named_not_guessed(
+    word: str, http_status: int, unknown: str | None
+) -> None:
+    body = {**CURRENT_UPLOAD, "statusMessage": word}
+    result = normalise_status(body, http_status, FileKind.TRANSACTIONS, Api.CURRENT)
+    assert result.unknown_word == unknown
+    if unknown is not None:
+        assert result.outcome is Outcome.PROCESSING  # the poll goes on; a person is told
+
+
+def test_an_unknown_word_is_bounded() -> None:
+    body = {**CURRENT_UPLOAD, "statusMessage": "x" * 5000}
+    result = normalise_status(body, 200, FileKind.TRANSACTIONS, Api.CURRENT)
+    assert result.unknown_word is not None
+    assert len(result.unknown_word) == 200

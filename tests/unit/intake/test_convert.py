@@ -37,7 +37,7 @@ def convert_csv(
     data: bytes, mapping: CsvMapping, license_number: str, limits: IntakeLimits | None = None
 ) -> _Converted:
     target = io.BytesIO()
-    conversion = convert(io.BytesIO(data), target, mapping, license_number, limits)
+    conversion = convert(io.BytesIO(data), target, mapping, license_number, limits=limits)
     written = target.getvalue()
     assert conversion.written == bool(written)  # nothing at all is written for a bad export
     return _Converted(conversion.report, written if conversion.written else None)
@@ -216,6 +216,11 @@ def test_a_generated_export_with_scattered_transactions_is_unchanged(tmp_path: P
     rows = write_export(export, 200_000)
     conversion = convert_csv(export.read_bytes(), AIMSI, LICENSE)
     assert (conversion.report.transactions, conversion.report.items) == (1128, rows)
+    days = conversion.report.days
+    assert [day.day.day for day in days] == [1, 2, 3]
+    # A transaction's later rows count on the day its first row dates it.
+    assert sum(day.transactions for day in days) == 1128
+    assert sum(day.items for day in days) == rows
     assert conversion.xml is not None
     # The whole-tree lxml converter's output for this export: 3,014,791 bytes.
     assert hashlib.sha256(conversion.xml).hexdigest() == (

@@ -110,7 +110,9 @@ from capss.intake.report import IntakeLimits
 mapping = load_mapping("aimsi-report-wizard")
 if len(sys.argv) > 1:
     with open(sys.argv[1], "rb") as source, open(sys.argv[2], "wb") as target:
-        conversion = convert(source, target, mapping, "000000300", IntakeLimits(max_bytes=1 << 30))
+        conversion = convert(
+            source, target, mapping, "000000300", limits=IntakeLimits(max_bytes=1 << 30)
+        )
 print(json.dumps({
     "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     "written": len(sys.argv) == 1 or conversion.written,

@@ -258,3 +258,118 @@ def test_duplicates_from_the_bridges_own_resend_are_not_blamed_on_the_pos() -> N
     assert advice.next_step(record, WHERE) == advice.CHECK_DUPLICATES
     record.resent = True
     assert advice.next_step(record, WHERE) == advice.RESENT_DUPLICATES
+
+
+def _unknown(word: str = "Error processing file") -> StatusResult:
+    raw = {"statusMessage": word}
+    return StatusResult(Outcome.PROCESSING, Counts(), (), None, raw, 200, unknown_word=word)
+
+
+def _told(outbox: Outbox, *answers: StatusResult) -> list[dict[str, Any]]:
+    """The poll objects of consecutive checks answered in turn, alerts into `outbox`."""
+    scripted = iter(answers)
+    deps = StatusDeps(
+        credentials=Credentials(), clients=lambda _: Answering(next(scripted)), alerts=outbox
+    )
+    state = {
+        **_state(),
+        "bucket": "intake",
+        "key": REF.key,
+        "version_id": "v1",
+        "kind": "transactions",
+        "submission_id": "42",
+    }
+    polls = []
+    for _ in answers:
+        state["poll"] = check_status(state, deps, SETTINGS)
+        polls.append(state["poll"])
+    return polls
+
+
+def test_a_status_word_the_bridge_does_not_know_gets_a_person_once_while_polling_goes_on() -> None:
+    outbox = Outbox()
+    polls = _told(outbox, *[_unknown()] * 6)
+    assert [p["outcome"] for p in polls] == ["processing"] * 6
+    assert all(p["within_budget"] for p in polls)
+    assert [p["unknown_told"] for p in polls] == [False, False, True, True, True, True]
+    (alert,) = outbox.sent
+    assert alert.body.startswith(
+        "CAPSS answered 'Error processing file', which the bridge does not know, to 3 status"
+        " checks in a row of the file week.xml."
+    )
+    assert f"File:        s3://intake/{REF.key} (version v1)" in alert.body
+    assert "capss status https://capss.test/api/jobs/42" in alert.body
+    assert alert.attributes == {
+        "outcome": "unknown_status",
+        "license": "000000300",
+        "kind": "transactions",
+    }
+
+
+def test_a_known_answer_between_resets_the_count_and_a_failed_send_is_tried_again() -> None:
+    running = StatusResult(Outcome.PROCESSING, Counts(), (), None, {}, 202)
+    outbox = Outbox()
+    _told(outbox, _unknown(), _unknown(), running, _unknown(), _unknown())
+    assert outbox.sent == []
+    down = Outbox(fail=True)
+    polls = _told(down, *[_unknown()] * 4)
+    assert polls[-1]["unknown_told"] is False  # SNS was down: the next check tries again
+
+
+def test_a_job_that_times_out_on_an_unknown_word_says_so_not_did_not_reach_capss() -> None:
+    records = MemoryRecordStore()
+    _submitted(records)
+    polls = _told(Outbox(), *[_unknown("Completed")] * 3)
+    state = {**_state(), "poll": {**polls[-1], "within_budget": False}}
+    finish(state, FinishDeps(records=records, objects=Tags(), alerts=Outbox()), FINISH)
+    record = records.get(REF.pk)
+    assert record is not None
+    assert record.outcome is Outcome.TIMED_OUT
+    assert record.error is not None
+    assert "CAPSS answered 'Completed', a status the bridge does not know" in record.error
+    assert record.hint == advice.unknown_status(record, "Completed", WHERE)
+    alert = compose_alert(record, WHERE)
+    assert "'Completed'" in alert.body
+    assert "Do not drop the file again" in alert.body
+
+
+class Stopped(BaseException):
+    """The function stopped where it stands (Lambda's kill): no `except Exception` sees it."""
+
+
+class Stopping:
+    def send(self, alert: Alert) -> None:
+        raise Stopped
+
+
+def test_an_alert_is_marked_pending_before_the_send_and_cleared_after() -> None:
+    records = MemoryRecordStore()
+    record = _submitted(records)
+    record.phase, record.outcome = Phase.DONE, Outcome.TIMED_OUT
+    records.save(record)
+    outbox = Outbox()
+    assert notify(record, records, outbox, where=WHERE) is True
+    saved = records.get(REF.pk)
+    assert saved is not None
+    assert (saved.alerted, saved.alert_pending) == (True, None)
+    # A send that fails takes both marks back: the retried step sends it.
+    failing = MemoryRecordStore()
+    record = _submitted(failing)
+    record.phase, record.outcome = Phase.DONE, Outcome.TIMED_OUT
+    failing.save(record)
+    with pytest.raises(ConnectionError):
+        notify(record, failing, Outbox(fail=True), where=WHERE)
+    saved = failing.get(REF.pk)
+    assert saved is not None
+    assert (saved.alerted, saved.alert_pending) == (False, None)
+    # A function stopped between the two leaves the mark for the sweep.
+    stopped = MemoryRecordStore()
+    record = _submitted(stopped)
+    record.phase, record.outcome = Phase.DONE, Outcome.TIMED_OUT
+    stopped.save(record)
+    with pytest.raises(Stopped):
+        notify(record, stopped, Stopping(), where=WHERE)
+    saved = stopped.get(REF.pk)
+    assert saved is not None
+    assert saved.alerted is True
+    assert saved.alert_pending is not None

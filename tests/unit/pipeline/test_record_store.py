@@ -62,6 +62,23 @@ def test_an_expired_lease_is_taken_over_but_a_submitted_file_never(
     assert store.claim(REF, "transactions", timedelta(minutes=5)).taken
 
 
+def test_a_take_over_drops_an_alert_left_pending_by_the_attempt_it_takes_over(
+    store: RecordStore,
+) -> None:
+    """A give-up killed mid-send, then redriven: the new story owes its own alert, and the
+    sweep does not repeat the old one."""
+    dead = store.claim(REF, "transactions", timedelta(seconds=-1))
+    dead.record.outcome, dead.record.alerted = Outcome.FAILED, True
+    dead.record.alert_pending = "2026-12-07T10:00:00+00:00"
+    store.save(dead.record)
+    again = store.claim(REF, "transactions", timedelta(minutes=5))
+    assert not again.taken
+    assert (again.record.alerted, again.record.alert_pending) == (False, None)
+    saved = store.get(REF.pk)
+    assert saved is not None
+    assert saved.alert_pending is None
+
+
 def test_content_is_claimed_once_per_license_and_kind(store: RecordStore) -> None:
     one = store.claim(REF, "transactions", timedelta(minutes=5)).record
     other_ref = FileRef(REF.bucket, REF.key, "v2")

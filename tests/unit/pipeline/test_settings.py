@@ -7,6 +7,7 @@ from capss.pipeline.settings import SettingsError, SubmitSettings
 
 BASE = {
     "TABLE_NAME": "t",
+    "STORES_TABLE_NAME": "stores",
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:poller",
     "CAPSS_BASE_URL": "https://capss-sb.doj.ca.gov/",
@@ -30,6 +31,7 @@ def test_defaults() -> None:
     ("name", "value", "message"),
     [
         ("TABLE_NAME", "", "TABLE_NAME is not set"),
+        ("STORES_TABLE_NAME", "", "STORES_TABLE_NAME is not set"),
         ("CAPSS_API", "v3", "CAPSS_API='v3'"),
         ("CAPSS_ON_DUP", "skipDups", "CAPSS_ON_DUP='skipDups'"),
         ("MAX_FILE_BYTES", "lots", "MAX_FILE_BYTES='lots' is not a number"),

@@ -1,4 +1,5 @@
-"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at)."""
+"""`RecordStore` on one DynamoDB table (key `pk`; GSI `by-license` on license + received_at;
+sparse GSI `alerts-pending` on alert_pending)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from capss.aws.wiring import aws_client
+from capss.kinds import FileKind
 from capss.outcome import Outcome
 from capss.pipeline.files import FileRef
 from capss.pipeline.records import (
@@ -25,6 +27,7 @@ from capss.pipeline.records import (
 )
 
 FILE_PREFIX = "FILE#"
+PENDING_INDEX = "alerts-pending"
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -55,6 +58,26 @@ class ClientTable:
 
     def query(self, **request: Any) -> dict[str, Any]:
         return self._call("query", _built(request))
+
+    def batch_get(self, pks: list[str], attributes: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The items' `pk` and `attributes`, BATCH_GET_LIMIT keys a call, unprocessed keys
+        asked again."""
+        projection = ", ".join(f"#a{n}" for n in range(len(attributes) + 1))
+        names = {f"#a{n}": name for n, name in enumerate(("pk", *attributes))}
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(pks), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._name: {
+                    "Keys": [{"pk": {"S": pk}} for pk in pks[start : start + BATCH_GET_LIMIT]],
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
+                }
+            }
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                found += [_plain(item) for item in answer["Responses"].get(self._name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def scan(self, **request: Any) -> dict[str, Any]:
         return self._call("scan", _built(request))
@@ -120,9 +143,18 @@ BY_LICENSE_ATTRIBUTES = (
     "error",
 )
 """What the `by-license` index holds besides its keys: what the monitor, `capss report` and
-`capss submissions list --license` read. A status check that only says "still processing"
-changes none of it, so it writes nothing to the index (CAPSS's messages and raw answer stay
-on the item; `capss submissions show` reads the item)."""
+`capss submissions list --license` read. The days a file holds are read from the items
+(`DAY_ATTRIBUTES`): a deployed index's projection cannot change without deleting and
+recreating the index, which CloudFormation refuses in the update that adds another index.
+A status check that only says "still processing" changes none of it, so it writes nothing
+to the index (CAPSS's messages and raw answer stay on the item; `capss submissions show`
+reads the item)."""
+
+
+DAY_ATTRIBUTES = ("transaction_days", "transactions_on_other_days")
+"""What a transactions file's item says of its days, read beside the `by-license` index."""
+BATCH_GET_LIMIT = 100
+"""DynamoDB's most keys a BatchGetItem."""
 
 
 class DynamoRecordStore:
@@ -163,7 +195,7 @@ class DynamoRecordStore:
                     " #revision = if_not_exists(#revision, :zero) + :one,"
                     # A taken-over attempt starts its story again: no outcome, nothing alerted.
                     " #outcome = :processing, #alerted = :false"
-                    " REMOVE #error, #hint"
+                    " REMOVE #error, #hint, #pending"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk)"
@@ -184,6 +216,7 @@ class DynamoRecordStore:
                     "#alerted": "alerted",
                     "#error": "error",
                     "#hint": "hint",
+                    "#pending": "alert_pending",
                 },
                 ExpressionAttributeValues={
                     ":bucket": ref.bucket,
@@ -279,7 +312,9 @@ class DynamoRecordStore:
             KeyConditionExpression=Key("license").eq(license_number)
             & Key("received_at").gte(iso(since)),
         )
-        return [FileRecord.from_item(item) for item in items]
+        wanted = [item["pk"] for item in items if item.get("kind") == FileKind.TRANSACTIONS]
+        days = {found["pk"]: found for found in self._table.batch_get(wanted, DAY_ATTRIBUTES)}
+        return [FileRecord.from_item({**item, **days.get(item["pk"], {})}) for item in items]
 
     def files_since(self, since: datetime) -> list[FileRecord]:
         items = all_pages(
@@ -303,6 +338,17 @@ class DynamoRecordStore:
             ),
         )
         return [FileRecord.from_item(item) for item in items]
+
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        # The `alerts-pending` index is sparse: it holds only the records whose mark is set, for
+        # the seconds between marking and sending, so the sweep's scan reads next to nothing.
+        keys = all_pages(
+            self._table.scan,
+            IndexName=PENDING_INDEX,
+            FilterExpression=Attr("alert_pending").lt(iso(before)),
+        )
+        records = (self.get(str(key["pk"])) for key in keys)
+        return [r for r in records if r is not None and r.alert_pending and r.alerted]
 
 
 def all_pages(operation: Any, **kwargs: Any) -> list[dict[str, Any]]:

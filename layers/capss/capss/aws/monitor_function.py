@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from capss.aws.dynamodb import ClientTable, DynamoRecordStore
@@ -10,12 +10,11 @@ from capss.aws.s3 import S3PageShelf
 from capss.aws.sns import SnsAlertSender
 from capss.aws.stepfunctions import execution_running
 from capss.aws.stores import DynamoStoreRegister
-from capss.aws.wiring import aws_client, cold_start
+from capss.aws.wiring import aws_client, cold_start, scheduled_time
 from capss.compliance.calendar import BusinessCalendar
 from capss.compliance.digest import run_digest
 from capss.compliance.monitor import CheckKind, MonitorDeps, run_check
 from capss.compliance.monthly import run_month_page
-from capss.pipeline.records import utcnow
 from capss.pipeline.settings import MonitorSettings, SettingsError
 from capss.telemetry import Metric, measure
 
@@ -30,21 +29,9 @@ def runtime() -> tuple[MonitorSettings, MonitorDeps]:
         history=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         running=execution_running(aws_client("stepfunctions")),
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
-        calendar=BusinessCalendar(settings.extra_holidays),
+        calendar=BusinessCalendar(settings.extra_holidays, settings.removed_holidays),
     )
     return settings, deps
-
-
-def scheduled_time(event: dict[str, Any]) -> datetime:
-    """The schedule's own time (`<aws.scheduler.scheduled-time>`), so a retried or late
-    invocation checks the run it belongs to; now when invoked by hand without one."""
-    given = event.get("time")
-    if not given:
-        return utcnow()
-    moment = datetime.fromisoformat(str(given)[:40].replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"time {given!r} carries no zone")
-    return moment
 
 
 def monitor(event: dict[str, Any]) -> dict[str, Any]:

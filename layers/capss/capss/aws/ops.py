@@ -19,7 +19,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
-from capss.aws.dynamodb import FILE_PREFIX, DynamoRecordStore, all_pages
+from capss.aws.dynamodb import FILE_PREFIX, ClientTable, DynamoRecordStore, all_pages
 from capss.aws.sns import store_filter_policy
 from capss.aws.stores import DynamoStoreRegister, DynamoUploadKeys
 from capss.errors import InputError
@@ -67,8 +67,9 @@ class Stack:
 
     @property
     def records(self) -> DynamoRecordStore:
-        resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
-        return DynamoRecordStore(resource.Table(self.output("SubmissionsTableName")))
+        return DynamoRecordStore(
+            ClientTable(self.client("dynamodb"), self.output("SubmissionsTableName"))
+        )
 
     @property
     def register(self) -> DynamoStoreRegister:

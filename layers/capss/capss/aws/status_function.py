@@ -6,7 +6,8 @@ from typing import Any
 
 from capss.aws.capss_clients import STATUS_TIMEOUT, capss_clients, measured
 from capss.aws.secrets import license_secrets
-from capss.aws.wiring import RemainingTime, cold_start, invoked
+from capss.aws.sns import SnsAlertSender
+from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.pipeline.poll import StatusDeps, check_status
 from capss.pipeline.settings import StatusSettings
 
@@ -17,6 +18,9 @@ def runtime() -> tuple[StatusSettings, StatusDeps]:
     deps = StatusDeps(
         credentials=license_secrets(settings.capss),
         clients=capss_clients(settings.capss, STATUS_TIMEOUT, on_request=measured),
+        alerts=SnsAlertSender(settings.topic_arn, aws_client("sns"))
+        if settings.topic_arn
+        else None,
     )
     return settings, deps
 

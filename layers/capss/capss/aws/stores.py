@@ -3,13 +3,23 @@ which licenses each API key of the upload endpoint uploads for."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
 from capss.aws.dynamodb import ClientTable, all_pages
-from capss.compliance.stores import STORE_PREFIX, ExpectedStore
-from capss.pipeline.records import plain_value
+from capss.bounds import clip
+from capss.compliance.stores import (
+    CHAIN_UPLOADERS,
+    QUIET_PREFIX,
+    STORE_PREFIX,
+    ExpectedStore,
+    check_uploaders,
+    quiet_pk,
+)
+from capss.pipeline.records import iso, plain_value, utcnow
+from capss.pipeline.uploaders import Allowed, patterns
 
 API_KEY_PREFIX = "APIKEY#"
 
@@ -29,11 +39,67 @@ class DynamoStoreRegister:
     def put_store(self, store: ExpectedStore) -> None:
         self._table.put_item(Item=store.to_item())
 
-    def remove_store(self, license_number: str) -> bool:
-        answer = self._table.delete_item(
-            Key={"pk": STORE_PREFIX + license_number}, ReturnValues="ALL_OLD"
+    def remove_store(self, license_number: str, last_day: date) -> bool:
+        item = self._table.get_item(
+            Key={"pk": STORE_PREFIX + license_number}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return False
+        store = ExpectedStore.from_item(plain_value(item))
+        first = store.first_day
+        # A store removed before its first day was never expected: its window closes empty.
+        last = last_day if first is None or last_day >= first else first
+        self._table.update_item(
+            Key={"pk": STORE_PREFIX + license_number},
+            UpdateExpression="SET last_day = :last",
+            ExpressionAttributeValues={":last": last.isoformat()},
         )
-        return "Attributes" in answer
+        return True
+
+    def zone(self, license_number: str) -> str | None:
+        item = self._table.get_item(Key={"pk": STORE_PREFIX + license_number}).get("Item")
+        return str(item.get("timezone") or "") or None if item else None
+
+    def record_quiet(self, license_number: str, day: date, source: str) -> None:
+        self._table.put_item(
+            Item={
+                "pk": quiet_pk(license_number, day),
+                "license": license_number,
+                "day": day.isoformat(),
+                "source": clip(source, 300),
+                "recorded_at": iso(utcnow()),
+            }
+        )
+
+    def quiet_days(self, since: date) -> set[tuple[str, date]]:
+        items = all_pages(
+            self._table.scan,
+            FilterExpression=Attr("pk").begins_with(QUIET_PREFIX)
+            & Attr("day").gte(since.isoformat()),
+        )
+        return {(str(item["license"]), date.fromisoformat(str(item["day"]))) for item in items}
+
+    def allowed(self, license_number: str | None) -> Allowed:
+        """Who may file for the license, read consistently: a change applies to the next file."""
+        store = self._get(STORE_PREFIX + license_number) if license_number else None
+        return Allowed(
+            store=patterns((store or {}).get("uploaders") or []),
+            chain=self.chain_uploaders(),
+        )
+
+    def chain_uploaders(self) -> frozenset[str]:
+        return patterns((self._get(CHAIN_UPLOADERS) or {}).get("uploaders") or [])
+
+    def put_chain_uploaders(self, uploaders: frozenset[str]) -> None:
+        check_uploaders(uploaders)
+        if uploaders:
+            self._table.put_item(Item={"pk": CHAIN_UPLOADERS, "uploaders": sorted(uploaders)})
+        else:
+            self._table.delete_item(Key={"pk": CHAIN_UPLOADERS})
+
+    def _get(self, pk: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")
+        return dict(item) if item else None
 
     def get_check(self, check_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": check_id}, ConsistentRead=True).get("Item")

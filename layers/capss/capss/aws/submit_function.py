@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+from datetime import tzinfo
 from typing import Any, BinaryIO
 
 from capss.aws.capss_clients import capss_clients, measured
-from capss.aws.dynamodb import DynamoRecordStore
+from capss.aws.dynamodb import ClientTable, DynamoRecordStore
 from capss.aws.events import outcome_events
 from capss.aws.s3 import S3ObjectStore
 from capss.aws.secrets import license_secrets
 from capss.aws.sns import SnsAlertSender
 from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
+from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
 from capss.intake.report import Conversion, IntakeLimits
 from capss.intake.validate import validate_stream
@@ -40,23 +42,31 @@ class ShippedMapping:
         return load_mapping(self.name)
 
     def convert(
-        self, source: BinaryIO, target: BinaryIO, license_number: str, limits: IntakeLimits
+        self,
+        source: BinaryIO,
+        target: BinaryIO,
+        license_number: str,
+        limits: IntakeLimits,
+        zone: tzinfo | None = None,
     ) -> Conversion:
-        return self._mapping.convert(source, target, license_number, limits)
+        return self._mapping.convert(source, target, license_number, limits, zone)
 
 
 @cold_start
 def runtime() -> tuple[SubmitSettings, SubmitDeps]:
     settings = SubmitSettings.from_env()
     objects = S3ObjectStore(aws_client("s3"))
+    dynamodb = aws_client("dynamodb")  # one client for the records and the register
     xsd_uri = settings.xsd_uri
 
     @functools.cache
     def official_xsd() -> bytes | None:
         return objects.read_uri(xsd_uri) if xsd_uri else None
 
+    dynamodb = aws_client("dynamodb")
+    register = DynamoStoreRegister(ClientTable(dynamodb, settings.stores_table_name))
     deps = SubmitDeps(
-        records=DynamoRecordStore.for_table(settings.table_name),
+        records=DynamoRecordStore(ClientTable(dynamodb, settings.table_name)),
         objects=objects,
         credentials=license_secrets(settings.capss),
         clients=capss_clients(settings.capss, on_request=measured),
@@ -64,9 +74,11 @@ def runtime() -> tuple[SubmitSettings, SubmitDeps]:
         alerts=SnsAlertSender(settings.topic_arn, aws_client("sns")),
         queue=SqsMessages(aws_client("sqs")),
         validate=validate_stream,
+        uploaders=register,
         xsd=official_xsd,
         events=outcome_events(settings.event_bus),
         convert=ShippedMapping(settings.csv_mapping),
+        stores=register,
     )
     return settings, deps
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import boto3
@@ -80,3 +81,15 @@ class LazyClient:
 
 def aws_client(service: str) -> Any:
     return LazyClient(service)
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime:
+    """The schedule's own time (`<aws.scheduler.scheduled-time>`), so a retried or late
+    invocation checks the run it belongs to; now when invoked by hand without one."""
+    given = event.get("time")
+    if not given:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(str(given)[:40].replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time {given!r} carries no zone")
+    return moment

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from importlib import metadata
 
     from capss.aws import ops as aws_ops
+    from capss.aws import upload_access
     from capss.client import client
     from capss.compliance import calendar, monitor, page, stores
     from capss.compliance import report as compliance_report
@@ -35,6 +36,7 @@ MODULES = {
     "reader": "capss.intake.reader",
     "report": "capss.intake.report",
     "stores": "capss.compliance.stores",
+    "upload_access": "capss.aws.upload_access",
     "validate": "capss.intake.validate",
     "xsd": "capss.intake.xsd",
 }
@@ -52,6 +54,7 @@ __all__ = [
     "reader",
     "report",
     "stores",
+    "upload_access",
     "validate",
     "xsd",
 ]

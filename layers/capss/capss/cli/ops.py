@@ -8,13 +8,15 @@ Each command finds the stack by `--stack NAME` (its CloudFormation outputs) or b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import dataclasses
 import functools
 import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +32,18 @@ if TYPE_CHECKING:
     from capss.pipeline.records import FileRecord
 
 EXIT_OK, EXIT_NOT_DONE = 0, 1
-IMPORT_COLUMNS = ("license", "name", "days", "timezone", "closures", "email")
+IMPORT_COLUMNS = (
+    "license",
+    "name",
+    "days",
+    "timezone",
+    "closures",
+    "email",
+    "first_day",
+    "quiet_days",
+)
+STORE_FIELDS = ("name", "days", "timezone", "email", "first_day", "quiet_days")
+"""What a change to a registered store replaces when given (closures are added)."""
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -74,6 +87,28 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
         metavar="KEYID",
         help="the id of an upload endpoint API key that may then upload for this license",
     )
+    add.add_argument(
+        "--first-day",
+        metavar="DATE",
+        help="the first day a report is owed (default for a new store: today, its zone)",
+    )
+    add.add_argument(
+        "--quiet-days",
+        metavar="N",
+        help="for a store that does not trade every open day: open days in a row without a"
+        " file before the monitor names them (default 0)",
+    )
+    add.add_argument(
+        "--uploader",
+        nargs="+",
+        default=[],
+        metavar="PRINCIPAL",
+        help="may file for this license: an IAM user's id (AIDA...), a role's (AROA..., any"
+        " session) or a role session's (AROA...:session)",
+    )
+    add.add_argument(
+        "--remove-uploader", nargs="+", default=[], metavar="PRINCIPAL", help="may no longer"
+    )
     _bind(add, _stores_add)
     key = store_commands.add_parser(
         "key",
@@ -84,9 +119,39 @@ def _register_stores(commands: Any, where: argparse.ArgumentParser) -> None:
     key.add_argument("licenses", nargs="*", metavar="LICENSE", help="also upload for these")
     key.add_argument("--remove", action="store_true", help="the key uploads for no license")
     _bind(key, _stores_key)
+    quiet = store_commands.add_parser(
+        "quiet", parents=[where], help="say a store had nothing to report on these days"
+    )
+    quiet.add_argument("license", metavar="LICENSE")
+    quiet.add_argument("dates", nargs="+", metavar="DATE", help="YYYY-MM-DD")
+    _bind(quiet, _stores_quiet)
+    chain = store_commands.add_parser(
+        "chain-uploader",
+        parents=[where],
+        help="who may file for every license (the chain's own export job): list, add, remove",
+    )
+    chain.add_argument("principals", nargs="*", metavar="PRINCIPAL", help="AIDA..., AROA...")
+    chain.add_argument("--remove", action="store_true", help="remove them instead of adding")
+    _bind(chain, _stores_chain_uploader)
+    policy = store_commands.add_parser(
+        "policy",
+        parents=[where],
+        help="the IAM policy that lets an uploader drop files for these licenses only",
+    )
+    policy.add_argument(
+        "licenses", nargs="*", metavar="LICENSE", help="none: the chain's own uploader's policy"
+    )
+    _bind(policy, _stores_policy)
     _bind(store_commands.add_parser("list", parents=[where], help="the stores"), _stores_list)
-    remove = store_commands.add_parser("remove", parents=[where], help="stop expecting a store")
+    remove = store_commands.add_parser(
+        "remove",
+        parents=[where],
+        help="stop expecting a store after its last day (past reports keep it)",
+    )
     remove.add_argument("license", metavar="LICENSE")
+    remove.add_argument(
+        "--last-day", type=_date, metavar="DATE", help="its last trading day (default: today)"
+    )
     _bind(remove, _stores_remove)
     load = store_commands.add_parser(
         "import",
@@ -203,22 +268,28 @@ def _store_json(store: ExpectedStore) -> dict[str, Any]:
 
 
 def _merged(stack: Stack, given: ExpectedStore, fields: set[str]) -> ExpectedStore:
-    """A change to a registered store keeps what was not given; closures are added."""
+    """A change to a registered store keeps what was not given; closures are added. A new
+    store is owed from today (its zone) unless told; a removed one registered again is
+    expected again (its last day cleared)."""
     current = {s.license: s for s in stack.register.stores()}.get(given.license)
     if current is None:
-        return given
-    return lazy.stores.ExpectedStore(
-        license=given.license,
-        name=given.name if "name" in fields else current.name,
-        days=given.days if "days" in fields else current.days,
-        timezone=given.timezone if "timezone" in fields else current.timezone,
+        today = datetime.now(given.zone).date()
+        return dataclasses.replace(given, first_day=given.first_day or today)
+    return dataclasses.replace(
+        given,
+        **{name: getattr(current, name) for name in STORE_FIELDS if name not in fields},
         closures=current.closures | given.closures,
-        email=given.email if "email" in fields else current.email,
+        last_day=None,
+        uploaders=current.uploaders | given.uploaders,
     )
 
 
-def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> ExpectedStore:
+def _save_store(
+    stack: Stack, store: ExpectedStore, fields: set[str], removed: frozenset[str] = frozenset()
+) -> ExpectedStore:
     store = _merged(stack, store, fields)
+    if removed:
+        store = dataclasses.replace(store, uploaders=store.uploaders - removed)
     stack.register.put_store(store)
     if store.email and "email" in fields:
         lazy.aws_ops.subscribe_store(stack, store.license, store.email)
@@ -227,29 +298,83 @@ def _save_store(stack: Stack, store: ExpectedStore, fields: set[str]) -> Expecte
 
 def _stores_add(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    fields = {
-        name for name in ("name", "days", "timezone", "email") if getattr(args, name) is not None
-    }
-    given = lazy.stores.ExpectedStore.parse(
-        license_number=args.license,
-        name=args.name or "",
-        days=args.days or "",
-        timezone=args.timezone or "",
-        closures=args.closures,
-        email=args.email,
-    )
+    fields = {name for name in STORE_FIELDS if getattr(args, name) is not None}
+    with _input_error():
+        given = lazy.stores.ExpectedStore.parse(
+            license_number=args.license,
+            name=args.name or "",
+            days=args.days or "",
+            timezone=args.timezone or "",
+            closures=args.closures,
+            email=args.email,
+            uploaders=args.uploader,
+            first_day=args.first_day or "",
+            quiet_days=args.quiet_days or "",
+        )
+        removed = lazy.stores.parse_uploaders(args.remove_uploader)
     key_id = lazy.presign.api_key_id(args.api_key) if args.api_key is not None else None
-    store = _save_store(stack, given, fields)
+    store = _save_store(stack, given, fields, removed)
     if key_id:
         stack.upload_keys.bind(key_id, frozenset({store.license}))
     if args.json:
         _print_json({**_store_json(store), **({"api_key": key_id} if key_id else {})})
     else:
-        print(f"capss: {store.license} is expected on {store.days_text} ({store.timezone})")
+        print(
+            f"capss: {store.license} is expected on {store.days_text} ({store.timezone})"
+            f" from {store.first_day or 'any day'}"
+        )
         if "email" in fields:
             print(f"capss: confirm the subscription mail sent to {store.email}")
+        if args.uploader or args.remove_uploader:
+            print(f"capss: {store.license} may be filed for by {_uploaders_text(stack, store)}")
         if key_id:
             print(f"capss: the API key {key_id} uploads for {store.license}")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _input_error() -> Iterator[None]:
+    """A register entry the command cannot use: exit 2 with the entry's own message."""
+    try:
+        yield
+    except lazy.stores.StoreError as error:
+        raise lazy.aws_ops.OpsError(str(error)) from None
+
+
+def _uploaders_text(stack: Stack, store: ExpectedStore) -> str:
+    chain = stack.register.chain_uploaders()
+    named = [*sorted(store.uploaders), *(f"{p} (chain-wide)" for p in sorted(chain))]
+    return ", ".join(named) or "nobody: its files will be rejected"
+
+
+def _stores_chain_uploader(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    register = stack.register
+    with _input_error():
+        given = lazy.stores.parse_uploaders(args.principals)
+    chain = register.chain_uploaders()
+    if given:
+        chain = chain - given if args.remove else chain | given
+        register.put_chain_uploaders(chain)
+    if args.json:
+        _print_json({"chain_uploaders": sorted(chain)})
+    elif chain:
+        print(f"capss: may file for every license: {', '.join(sorted(chain))}")
+    else:
+        print(
+            "capss: no chain-wide uploader: only each store's registered uploaders may file"
+            " (capss stores add LICENSE --uploader PRINCIPAL)"
+        )
+    return EXIT_OK
+
+
+def _stores_policy(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    with _input_error():
+        licenses = [lazy.stores.ExpectedStore(license=n).license for n in args.licenses]
+    access = lazy.upload_access
+    arn = access.bucket_arn(stack.output("IntakeBucketName"), stack.session.region_name)
+    _print_json(access.upload_policy(arn, licenses))
     return EXIT_OK
 
 
@@ -289,35 +414,61 @@ def _stores_key(args: argparse.Namespace) -> int:
 
 
 def _stores_list(args: argparse.Namespace) -> int:
-    stores = _stack(args).register.stores()
+    stack = _stack(args)
+    stores = stack.register.stores()
+    chain = sorted(stack.register.chain_uploaders())
     if args.json:
-        _print_json({"stores": [_store_json(s) for s in stores]})
+        _print_json({"stores": [_store_json(s) for s in stores], "chain_uploaders": chain})
         return EXIT_OK
     if not stores:
         print("no stores registered: capss stores add LICENSE (or capss stores import FILE.csv)")
-        return EXIT_OK
-    rows = [["license", "name", "days", "timezone", "closures", "email"]]
-    rows += [
-        [
-            s.license,
-            s.name,
-            s.days_text,
-            s.timezone,
-            " ".join(sorted(d.isoformat() for d in s.closures)),
-            s.email or "",
+    else:
+        header = "license name days timezone first_day last_day quiet closures email uploaders"
+        rows = [header.split()]
+        rows += [
+            [
+                s.license,
+                s.name,
+                s.days_text,
+                s.timezone,
+                str(s.first_day or ""),
+                str(s.last_day or ""),
+                str(s.quiet_days or ""),
+                " ".join(sorted(d.isoformat() for d in s.closures)),
+                s.email or "",
+                " ".join(sorted(s.uploaders)),
+            ]
+            for s in stores
         ]
-        for s in stores
-    ]
-    print(_table(rows))
+        print(_table(rows))
+    print(f"chain-wide uploaders: {' '.join(chain) or 'none'}")
     return EXIT_OK
 
 
 def _stores_remove(args: argparse.Namespace) -> int:
     stack = _stack(args)
-    removed = stack.register.remove_store(args.license)
+    store = {s.license: s for s in stack.register.stores()}.get(args.license)
+    if store is None:
+        print(f"capss: {args.license} was not registered")
+        return EXIT_NOT_DONE
+    if store.last_day and not args.last_day:
+        print(f"capss: {args.license} was removed already: nothing is owed after {store.last_day}")
+        return EXIT_NOT_DONE
+    last = args.last_day or datetime.now(store.zone).date()
+    stack.register.remove_store(args.license, last)
     stack.upload_keys.forget_license(args.license)
-    print(f"capss: {args.license} {'removed' if removed else 'was not registered'}")
-    return EXIT_OK if removed else EXIT_NOT_DONE
+    print(f"capss: {args.license} removed: no report is owed after {last}")
+    return EXIT_OK
+
+
+def _stores_quiet(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    days = lazy.stores.parse_dates(args.dates, "dates")
+    who = f"capss stores quiet ({os.environ.get('USER') or 'ops'})"
+    for day in days:
+        stack.register.record_quiet(args.license, day, who[:100])
+    print(f"capss: {args.license}: nothing to report on {', '.join(d.isoformat() for d in days)}")
+    return EXIT_OK
 
 
 def _stores_import(args: argparse.Namespace) -> int:
@@ -341,12 +492,14 @@ def _stores_import(args: argparse.Namespace) -> int:
                 timezone=row.get("timezone") or "",
                 closures=[row.get("closures") or ""],
                 email=row.get("email") or None,
+                first_day=row.get("first_day") or "",
+                quiet_days=row.get("quiet_days") or "",
             )
         except lazy.stores.StoreError as error:
             raise lazy.aws_ops.OpsError(
                 f"{args.file}:{number}: {error} (nothing was imported)"
             ) from None
-        fields = {name for name in ("name", "days", "timezone", "email") if row.get(name)}
+        fields = {name for name in STORE_FIELDS if row.get(name)}
         parsed.append((store, fields))
     for store, fields in parsed:
         _save_store(stack, store, fields)
@@ -424,6 +577,9 @@ def _submissions_show(args: argparse.Namespace) -> int:
         "kind",
         "outcome",
         "phase",
+        "uploaded_by",
+        "uploaded_from",
+        "uploaded_at",
         "received_at",
         "submitted_at",
         "completed_at",
@@ -545,17 +701,21 @@ def _monitor(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- report
 
 
+def _parameter_dates(stack: Stack, name: str) -> list[date]:
+    return lazy.stores.parse_dates([stack.parameters.get(name, "")], name)
+
+
 def month_report(stack: Stack, since: date, until: date) -> ComplianceReport:
-    """The period's report for the stack's registered stores, as the monitor would judge it."""
-    extra = lazy.stores.parse_dates([stack.parameters.get("ExtraHolidays", "")], "ExtraHolidays")
-    closures = lazy.stores.parse_dates([stack.parameters.get("ChainClosures", "")], "ChainClosures")
+    """The period's report for every store ever registered, as the monitor would judge it."""
+    extra = _parameter_dates(stack, "ExtraHolidays")
     return lazy.compliance_report.build_report(
         chain=stack.name,
         stores=stack.register.stores(),
         history=stack.records,
-        calendar=lazy.calendar.BusinessCalendar(extra),
+        calendar=lazy.calendar.BusinessCalendar(extra, _parameter_dates(stack, "RemovedHolidays")),
         extra_holidays=extra,
-        chain_closures=frozenset(closures),
+        chain_closures=frozenset(_parameter_dates(stack, "ChainClosures")),
+        quiet=stack.register.quiet_days(since),
         since=since,
         until=until,
         now=datetime.now(UTC),
@@ -592,7 +752,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_rows(report: ComplianceReport) -> list[list[str]]:
-    header = ["license", "store", "day", "deadline", "state", "reached_capss_at"]
+    header = ["license", "store", "day", "deadline", "state", "items", "saved", "reached_capss_at"]
     return [
         header,
         *(
@@ -602,6 +762,8 @@ def _report_rows(report: ComplianceReport) -> list[list[str]]:
                 d.status.day.isoformat(),
                 d.status.deadline.isoformat(),
                 d.status.state.value,
+                "" if d.status.items is None else str(d.status.items),
+                "" if d.status.saved is None else str(d.status.saved),
                 d.status.reached_capss_at or "",
             ]
             for row in report.rows

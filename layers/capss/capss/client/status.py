@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from capss.bounds import WORD_LIMIT, clip
 from capss.client.api import Api
 from capss.errors import ProtocolError
 from capss.kinds import FileKind
@@ -25,6 +26,9 @@ class StatusResult:
     raw: dict[str, Any] = field(repr=False)
     http_status: int
     retry_after: float | None = None
+    unknown_word: str | None = None
+    """CAPSS's status word when the bridge does not know it (bounded): counted as still
+    processing, and a person is told early (`capss.pipeline.poll`)."""
 
 
 _JOB_FIELDS = frozenset(
@@ -51,6 +55,9 @@ timestamp, status, error, path, message) has none of them."""
 
 _COMPLETE = "complete"
 _FAILED_WORDS = frozenset({"failed", "failure", "error", "rejected"})
+_RUNNING_WORDS = frozenset({"new", "processing"})
+"""Words CAPSS (legacy `new`) and the simulator (`processing`) give a job still running."""
+_KNOWN_WORDS = _RUNNING_WORDS | _FAILED_WORDS | {_COMPLETE}
 
 # "Total Transations" is CAPSS's own spelling; the correct one is accepted too.
 _STATISTIC_LABELS = {
@@ -93,13 +100,16 @@ def normalise_status(
         word, counts, messages, issues, uploaded = _read_current(body, kind)
     else:
         word, counts, messages, issues, uploaded = _read_legacy(body)
+    outcome = _outcome(http_status, word, issues=issues, uploaded=uploaded)
+    known = http_status == 202 or word.strip().lower() in _KNOWN_WORDS
     return StatusResult(
-        outcome=_outcome(http_status, word, issues=issues, uploaded=uploaded),
+        outcome=outcome,
         counts=counts,
         messages=messages,
         completed_at=_local_datetime(body.get("completedAt")),
         raw=dict(body),
         http_status=http_status,
+        unknown_word=None if known or outcome is not Outcome.PROCESSING else clip(word, WORD_LIMIT),
     )
 
 
@@ -168,7 +178,8 @@ def _outcome(http_status: int, word: str, *, issues: bool, uploaded: bool) -> Ou
     if word in _FAILED_WORDS:
         return Outcome.FAILED
     if word != _COMPLETE:
-        # Unknown words mean still running: the poller's budget decides when to give up.
+        # Unknown words mean still running (a person is told early, `unknown_word`): the
+        # poller's budget decides when to give up.
         return Outcome.PROCESSING
     if not uploaded:
         return Outcome.FAILED

@@ -140,12 +140,22 @@ def run_digest(
     for record in received:
         number = record.license or UNKNOWN_LICENSE
         days.setdefault(number, LicenseDay(number)).add(record)
+    quiet = deps.stores.quiet_days(yesterday)
     for number, store in stores.items():
+        if not store.expects(yesterday) and number not in days:
+            continue  # removed, or not yet expected
         day = days.setdefault(number, LicenseDay(number))
         day.store = store.name
         if store.trades_on(yesterday, chain_closures):
             records = deps.history.files_for_license(number, since_for(yesterday))
-            status = store_day(store, yesterday, records, deps.calendar)
+            status = store_day(
+                store,
+                yesterday,
+                records,
+                deps.calendar,
+                chain_closures=chain_closures,
+                quiet=frozenset(d for n, d in quiet if n == number),
+            )
             if status.state in (DayState.MISSING, DayState.FAILED):
                 day.missing_due = status.deadline
     ordered = [days[number] for number in sorted(days)]

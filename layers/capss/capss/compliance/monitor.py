@@ -2,8 +2,9 @@
 
 Each run (an EventBridge Scheduler schedule in Pacific time) looks at every expected store
 and every day it traded whose deadline has come. A day counts as reported when a
-transactions file whose transaction dates (read at intake, not its arrival time) cover it
-reached `complete` or `complete_with_issues`. The early run, on the deadline day, warns
+transactions file holding transactions of that day (read at intake, not its arrival time)
+reached `complete`, or `complete_with_issues` with every item saved; partly reported when
+CAPSS saved only some (see `DayState`). The early run, on the deadline day, warns
 while there is still time; the final run, after it, names what was missed. Both name files
 left unfinished long after they should be. One alert a run; the check is recorded, so a
 retried run does not alert twice.
@@ -19,6 +20,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from capss.bounds import clip
 from capss.compliance.calendar import BusinessCalendar
 from capss.compliance.ports import StoreRegister
 from capss.compliance.stores import ExpectedStore
@@ -34,6 +36,8 @@ _PACIFIC = ZoneInfo("America/Los_Angeles")
 REPORTED_OUTCOMES = frozenset({Outcome.COMPLETE, Outcome.COMPLETE_WITH_ISSUES})
 LINES_LIMIT = 200
 """Lines per section of an alert (SNS takes 256 KB); the rest are counted."""
+WHY_LIMIT = 200
+"""Characters of a file's error quoted beside its day."""
 
 
 class DayState(enum.StrEnum):
@@ -71,6 +75,19 @@ class StoreDay:
     files: tuple[str, ...] = ()
     """The files covering the day (pk), best first."""
     reached_capss_at: str | None = None
+    items: int | None = None
+    """The day's items in its files (read at intake)."""
+    saved: int | None = None
+    """Partly reported: the day's items CAPSS saved, when its counts tell."""
+
+    @property
+    def saved_text(self) -> str:
+        if self.saved is None:
+            return f"CAPSS saved some of the day's {self.items} item(s) (it counts per file)"
+        return f"CAPSS saved {self.saved} of the day's {self.items} item(s)"
+
+    why: str | None = None
+    """For a failed day, what became of its newest file, in words."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +98,8 @@ class StoreDay:
             "state": self.state.value,
             "files": list(self.files),
             "reached_capss_at": self.reached_capss_at,
+            "items": self.items,
+            "saved": self.saved,
         }
 
 
@@ -92,43 +111,106 @@ def _day_of(moment: str | None) -> date | None:
         return None
 
 
-def covers(record: FileRecord, day: date) -> bool:
-    first, last = _day_of(record.first_transaction_at), _day_of(record.last_transaction_at)
-    return (
-        record.kind == FileKind.TRANSACTIONS.value
-        and first is not None
-        and last is not None
-        and first <= day <= last
-    )
-
-
 def _local_date(moment: str | None, store: ExpectedStore) -> date | None:
     if not moment:
         return None
     return datetime.fromisoformat(moment).astimezone(store.zone).date()
 
 
+def day_items(record: FileRecord, day: date, store: ExpectedStore) -> int | None:
+    """The items `record` holds for `day`, or None when it holds no transaction of that day.
+
+    A day is reported by the transactions the file holds for it (read at intake), never by
+    the span between its first and last: one mistyped date reports no other day. A date after
+    the file arrived (the store's date) is a stray clock and reports nothing. A record from
+    before the days were kept reports its first and last transaction dates only."""
+    if record.kind != FileKind.TRANSACTIONS.value:
+        return None
+    received = _local_date(record.received_at, store)
+    if received is not None and day > received:
+        return None
+    wanted = day.isoformat()
+    if record.transaction_days:
+        return next(
+            (int(e["items"]) for e in record.transaction_days if e.get("day") == wanted), None
+        )
+    legacy = {_day_of(record.first_transaction_at), _day_of(record.last_transaction_at)}
+    return (record.items or 0) if day in legacy else None
+
+
+def saved_share(record: FileRecord, day_items_count: int) -> tuple[int | None, bool]:
+    """(items CAPSS saved of the day, whether all were): from CAPSS's file totals.
+
+    Duplicates are items CAPSS already holds; error items are the ones it did not save.
+    CAPSS counts per file: a file whose items all errored reports no day, one with some
+    errors leaves each of its days partly reported (the count is the day's own only when
+    the file holds that day alone). When CAPSS says neither how many errored nor how many it
+    saved, the day counts as reported: the file's own complete_with_issues alert tells ops."""
+    counts = record.counts
+    total = record.items or counts.items
+    unsaved = counts.errors
+    if unsaved is None and None not in (total, counts.saved, counts.duplicates):
+        unsaved = (total or 0) - (counts.saved or 0) - (counts.duplicates or 0)
+    if record.outcome is Outcome.COMPLETE or not unsaved or unsaved < 0:
+        return day_items_count, True
+    if total is not None and unsaved >= total:
+        return 0, False
+    one_day = len(record.transaction_days) <= 1 and not record.transactions_on_other_days
+    return (max(day_items_count - unsaved, 0) if one_day else None), False
+
+
 def store_day(
-    store: ExpectedStore, day: date, records: Iterable[FileRecord], calendar: BusinessCalendar
+    store: ExpectedStore,
+    day: date,
+    records: Iterable[FileRecord],
+    calendar: BusinessCalendar,
+    *,
+    chain_closures: frozenset[date] = frozenset(),
+    quiet: frozenset[date] = frozenset(),
+    as_of: date | None = None,
 ) -> StoreDay:
+    """What became of the store's report of `day`. `as_of`: a day with nothing yet whose
+    deadline has not passed by then is not yet expected (the early check gives none)."""
     deadline = calendar.deadline(day)
-    covering = [record for record in records if covers(record, day)]
-    reported = sorted(
-        (r for r in covering if r.outcome in REPORTED_OUTCOMES),
-        key=lambda r: r.submitted_at or r.received_at or "",
-    )
+    holding = [(r, n) for r in records if (n := day_items(r, day, store)) is not None]
+    covering = [r for r, _ in holding]
+    items = sum(n for _, n in holding) if holding else None
+    reported = []
+    saved_total: int | None = 0
+    whole = False
+    for record, count in holding:
+        if record.outcome not in REPORTED_OUTCOMES:
+            continue
+        saved, complete = saved_share(record, count)
+        if saved == 0 and not complete:
+            continue  # CAPSS saved none of its items: the file reports no day
+        reported.append(record)
+        whole |= complete
+        saved_total = None if saved is None or saved_total is None else saved_total + saved
+    reported.sort(key=lambda r: r.submitted_at or r.received_at or "")
+    reached = None
+    files = covering
     if reported:
         first = reported[0]
         reached = first.submitted_at or first.received_at
         on_time = (_local_date(reached, store) or deadline) <= deadline
-        state = DayState.REPORTED if on_time else DayState.LATE
+        state = (DayState.REPORTED if on_time else DayState.LATE) if whole else DayState.PARTLY
         files = reported
+    elif not store.expects(day):
+        state = DayState.NOT_EXPECTED
+    elif not store.trades_on(day, chain_closures):
+        state = DayState.CLOSED
+    elif day in quiet:
+        state = DayState.NOTHING_TO_REPORT
     elif any(r.outcome is Outcome.PROCESSING for r in covering):
-        state, files, reached = DayState.PROCESSING, covering, None
+        state = DayState.PROCESSING
     elif covering:
-        state, files, reached = DayState.FAILED, covering, None
+        state = DayState.FAILED
+    elif as_of is not None and deadline >= as_of:
+        state = DayState.NOT_EXPECTED
     else:
-        state, files, reached = DayState.MISSING, [], None
+        state = DayState.MISSING
+    newest = max(covering, key=lambda r: r.received_at or "", default=None)
     return StoreDay(
         license=store.license,
         store=store.name,
@@ -137,7 +219,22 @@ def store_day(
         state=state,
         files=tuple(r.pk for r in files),
         reached_capss_at=reached,
+        items=items,
+        saved=saved_total if state is DayState.PARTLY else None,
+        why=failed_why(newest) if state is DayState.FAILED and newest else None,
     )
+
+
+def failed_why(record: FileRecord) -> str:
+    """What became of a file that reached no report: not every one failed to reach CAPSS."""
+    error = f" ({clip(record.error, WHY_LIMIT)})" if record.error else ""
+    if record.outcome is Outcome.TIMED_OUT:
+        return f"CAPSS accepted the file covering it and did not finish it{error}"
+    if record.outcome is Outcome.REJECTED:
+        return "the file covering it was rejected by the bridge, not sent"
+    if record.outcome in REPORTED_OUTCOMES:
+        return "CAPSS saved none of the items of the file holding it"
+    return f"the file covering it failed{error}"
 
 
 def trading_days(
@@ -246,6 +343,10 @@ class CheckResult:
         }
 
 
+NAMED_STATES = frozenset({DayState.MISSING, DayState.FAILED, DayState.PROCESSING, DayState.PARTLY})
+"""The days a check names: a person has something to do."""
+
+
 def check_days(
     kind: CheckKind,
     store: ExpectedStore,
@@ -255,9 +356,11 @@ def check_days(
     *,
     chain_closures: frozenset[date],
     lookback_days: int,
+    quiet: frozenset[date] = frozenset(),
 ) -> list[StoreDay]:
     """The store's days due within this check's window, reported or not: due today (early),
-    or due before today within the lookback (final)."""
+    or due before today within the lookback (final). A silent day of a store that may stay
+    quiet is left out until the run of them passes its allowance."""
     today = now.astimezone(store.zone).date()
     if kind is CheckKind.EARLY:
         first_due, last_due = today, today
@@ -265,11 +368,50 @@ def check_days(
         first_due, last_due = today - timedelta(days=lookback_days), today - timedelta(days=1)
     # A deadline is at most a couple of weeks after its day (holidays in a row, weekends).
     candidates = trading_days(store, first_due - timedelta(days=14), last_due, chain_closures)
-    return [
-        store_day(store, day, records, calendar)
-        for day in candidates
-        if first_due <= calendar.deadline(day) <= last_due
-    ]
+    due = []
+    for day in candidates:
+        if not first_due <= calendar.deadline(day) <= last_due:
+            continue
+        status = store_day(
+            store, day, records, calendar, chain_closures=chain_closures, quiet=quiet
+        )
+        if status.state is DayState.MISSING and store.quiet_days:
+            run = _silent_run(
+                store,
+                day,
+                records=records,
+                calendar=calendar,
+                chain_closures=chain_closures,
+                quiet=quiet,
+            )
+            if run <= store.quiet_days:
+                continue
+        due.append(status)
+    return due
+
+
+def _silent_run(
+    store: ExpectedStore,
+    day: date,
+    *,
+    records: list[FileRecord],
+    calendar: BusinessCalendar,
+    chain_closures: frozenset[date],
+    quiet: frozenset[date],
+) -> int:
+    """Open days in a row, ending with `day`, with no file and no quiet-day statement
+    (counted up to one more than the store's allowance)."""
+    run = 0
+    while run <= store.quiet_days and store.expects(day):
+        if store.trades_on(day, chain_closures):
+            state = store_day(
+                store, day, records, calendar, chain_closures=chain_closures, quiet=quiet
+            ).state
+            if state is not DayState.MISSING:
+                break
+            run += 1
+        day -= timedelta(days=1)
+    return run
 
 
 def first_candidate(kind: CheckKind, now: datetime, lookback_days: int) -> date:
@@ -319,9 +461,10 @@ def compose_check_alert(result: CheckResult) -> Alert:
                 what = "no file yet"
             else:
                 what = {
-                    DayState.MISSING: "missed: no file covers that day",
-                    DayState.FAILED: "missed: the file covering it did not reach CAPSS",
+                    DayState.MISSING: "missed: no file holds that day's transactions",
+                    DayState.FAILED: f"missed: {day.why}",
                     DayState.PROCESSING: "overdue: CAPSS has not finished the file",
+                    DayState.PARTLY: f"partly reported: {day.saved_text}",
                 }[day.state]
             day_lines.append(
                 f"  - {who}: {_weekday(day.day)}, due {_weekday(day.deadline)}: {what}"
@@ -398,7 +541,11 @@ def run_check(
 ) -> dict[str, Any]:
     """One scheduled run: find, alert once, record."""
     stores = deps.stores.stores()
-    since = since_for(first_candidate(kind, now, lookback_days))
+    first = first_candidate(kind, now, lookback_days)
+    # A store that may stay quiet looks further back for the run of silent days.
+    back = timedelta(days=2 * max((s.quiet_days for s in stores), default=0))
+    since = since_for(first - back)
+    quiet = deps.stores.quiet_days(first - back)
     due: list[StoreDay] = []
     for store in stores:
         records = deps.history.files_for_license(store.license, since)
@@ -410,8 +557,9 @@ def run_check(
             deps.calendar,
             chain_closures=chain_closures,
             lookback_days=lookback_days,
+            quiet=frozenset(day for number, day in quiet if number == store.license),
         )
-    days = [day for day in due if day.state not in (DayState.REPORTED, DayState.LATE)]
+    days = [day for day in due if day.state in NAMED_STATES]
     late = sum(1 for day in due if day.state is DayState.LATE)
     stuck = stuck_files(deps.history.unfinished(), now, stuck_after, deps.running)
     result = CheckResult(kind, now, tuple(days), tuple(stuck), len(stores), late)

@@ -52,6 +52,7 @@ def run_month_page(
         calendar=deps.calendar,
         extra_holidays=extra_holidays,
         chain_closures=chain_closures,
+        quiet=deps.stores.quiet_days(first),
         since=first,
         until=last,
         now=now,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -247,12 +247,15 @@ def build_report(
     calendar: BusinessCalendar,
     extra_holidays: Iterable[date] = (),
     chain_closures: frozenset[date] = frozenset(),
+    quiet: Iterable[tuple[str, date]] = (),
     since: date,
     until: date,
     now: datetime,
 ) -> ComplianceReport:
+    """`quiet`: (license, day) of the days stores said they had nothing to report."""
     if until < since or (until - since).days >= DAYS_LIMIT:
         raise ReportError(f"the period {since} to {until} is not one of 1 to {DAYS_LIMIT} days")
+    said = set(quiet)
     rows = []
     for store in sorted(stores, key=lambda s: s.license):
         records = history.files_for_license(store.license, since_for(since))
@@ -261,8 +264,14 @@ def build_report(
         days = []
         day = since
         while day <= until:
-            status = _day_status(
-                store, day, records, calendar, chain_closures=chain_closures, today=today
+            status = store_day(
+                store,
+                day,
+                records,
+                calendar,
+                chain_closures=chain_closures,
+                quiet=frozenset(d for number, d in said if number == store.license),
+                as_of=today,
             )
             traced = [by_id[pk] for pk in status.files[:TRACE_LIMIT] if pk in by_id]
             days.append(ReportDay(status, tuple(FileTrace.of(r) for r in traced)))
@@ -281,30 +290,6 @@ def build_report(
         chain_closures=tuple(sorted(d for d in chain_closures if since <= d <= until)),
     )
     return ComplianceReport(chain, since, until, now, used, tuple(rows))
-
-
-def _day_status(
-    store: ExpectedStore,
-    day: date,
-    records: list[FileRecord],
-    calendar: BusinessCalendar,
-    *,
-    chain_closures: frozenset[date],
-    today: date,
-) -> StoreDay:
-    if not store.trades_on(day, chain_closures):
-        return StoreDay(
-            license=store.license,
-            store=store.name,
-            day=day,
-            deadline=calendar.deadline(day),
-            state=DayState.CLOSED,
-        )
-    status = store_day(store, day, records, calendar)
-    # Until its deadline has passed, a day no file covers yet is not owed yet.
-    if status.state is DayState.MISSING and status.deadline >= today:
-        return replace(status, state=DayState.NOT_EXPECTED)
-    return status
 
 
 def first_business_day(year: int, month: int, calendar: BusinessCalendar) -> date:

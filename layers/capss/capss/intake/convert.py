@@ -20,7 +20,7 @@ import sqlite3
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -30,6 +30,7 @@ from lxml import etree
 
 from capss.intake.report import (
     Conversion,
+    DayTally,
     IntakeLimits,
     Problem,
     ProblemLog,
@@ -146,9 +147,14 @@ class CsvMapping:
         return list(dict.fromkeys(seen))
 
     def convert(
-        self, source: BinaryIO, target: BinaryIO, license_number: str, limits: IntakeLimits
+        self,
+        source: BinaryIO,
+        target: BinaryIO,
+        license_number: str,
+        limits: IntakeLimits,
+        zone: tzinfo | None = None,
     ) -> Conversion:
-        return convert(source, target, self, license_number, limits)
+        return convert(source, target, self, license_number, limits=limits, zone=zone)
 
     @property
     def required_columns(self) -> list[str | int]:
@@ -269,7 +275,9 @@ def convert(
     target: BinaryIO,
     mapping: CsvMapping,
     license_number: str,
+    *,
     limits: IntakeLimits | None = None,
+    zone: tzinfo | None = None,
 ) -> Conversion:
     """Reads the export in `source` row by row and writes the CAPSS file to `target`, only when
     no row has an error. Memory holds one row and the spill's page cache, whatever the
@@ -297,6 +305,7 @@ def convert(
         written = not any(p.severity is Severity.ERROR for p in problems) and spill.transactions > 0
         if written:
             spill.write(target)
+        days = spill.days(zone)
     csv_report = ValidationReport(
         kind=FileKind.TRANSACTIONS,
         problems=problems,
@@ -307,6 +316,8 @@ def convert(
         items=spill.items,
         first_transaction_at=spill.first,
         last_transaction_at=spill.last,
+        days=days.days(),
+        transactions_on_other_days=days.beyond,
     )
     return Conversion(report=csv_report, written=written)
 
@@ -359,7 +370,8 @@ class _Spill:
         self._db = sqlite3.connect("", isolation_level=None)
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-            " CREATE TABLE groups (name TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID;"
+            " CREATE TABLE groups (name TEXT PRIMARY KEY, id INTEGER NOT NULL, time TEXT NOT NULL,"
+            " items INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
             " CREATE TABLE parts (txn INTEGER, seq INTEGER, xml BLOB NOT NULL,"
             " PRIMARY KEY (txn, seq)) WITHOUT ROWID; BEGIN;"
         )
@@ -371,6 +383,8 @@ class _Spill:
         self.last: datetime | None = None
         self._current: tuple[str, int] | None = None
         """The last row's transaction: rows of one transaction mostly come together."""
+        self._uncounted = 0
+        """Items of `_current` not yet added to its count on disk."""
 
     def __enter__(self) -> _Spill:
         return self
@@ -388,21 +402,44 @@ class _Spill:
         found = self._db.execute("SELECT id FROM groups WHERE name = ?", (group,)).fetchone()
         if found is None:
             return None
+        self._count()
         self._current = (group, int(found[0]))
         return self._current[1]
+
+    def _count(self) -> None:
+        if self._current is not None and self._uncounted:
+            self._db.execute(
+                "UPDATE groups SET items = items + ? WHERE name = ?",
+                (self._uncounted, self._current[0]),
+            )
+        self._uncounted = 0
+
+    def days(self, zone: tzinfo | None) -> DayTally:
+        """The transactions and items per date, transactions in the order the file names them."""
+        self._count()
+        days = DayTally(zone)
+        for time, items in self._db.execute("SELECT time, items FROM groups ORDER BY id"):
+            days.add(datetime.fromisoformat(time), items)
+        return days
 
     def open(self, group: str, time: datetime, head: bytes) -> int:
         """A new transaction from its first row; its number."""
         self.transactions += 1
         self.first = time if self.first is None else min(self.first, time)
         self.last = time if self.last is None else max(self.last, time)
-        self._db.execute("INSERT INTO groups VALUES (?, ?)", (group, self.transactions))
+        self._count()
+        self._db.execute(
+            "INSERT INTO groups (name, id, time) VALUES (?, ?, ?)",
+            (group, self.transactions, time.isoformat()),
+        )
         self._current = (group, self.transactions)
         self._store(self.transactions, head + _ITEMS_OPEN, extra=len(_TRANSACTION_END))
         return self.transactions
 
     def add(self, transaction: int, item: bytes) -> None:
+        """An item of the transaction `find` or `open` gave last."""
         self.items += 1
+        self._uncounted += 1
         self._store(transaction, item)
 
     def _store(self, transaction: int, xml: bytes, extra: int = 0) -> None:

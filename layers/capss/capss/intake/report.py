@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, NotRequired, TypedDict
+from zoneinfo import ZoneInfo
 
 from capss.kinds import FileKind
 
@@ -22,6 +23,12 @@ class IntakeLimits:
     max_kept_elements: int = 10_000
     """Nodes inside one element the rules read whole (an item, a customer), and comments or PIs
     beside the root: what memory holds beyond the path from the root and the current chunk."""
+
+
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+"""A store's zone unless the register names another (California's)."""
+DAYS_LIMIT = 100
+"""Distinct transaction dates kept per file; transactions on further dates are only counted."""
 
 
 class Severity(enum.StrEnum):
@@ -41,6 +48,12 @@ class ProblemJson(TypedDict):
     column: NotRequired[str]
 
 
+class DayJson(TypedDict):
+    day: str
+    transactions: int
+    items: int
+
+
 class ReportJson(TypedDict):
     file: NotRequired[str]
     kind: str
@@ -50,6 +63,8 @@ class ReportJson(TypedDict):
     items: int
     first_transaction_at: str | None
     last_transaction_at: str | None
+    days: list[DayJson]
+    transactions_on_other_days: int
     sha256: str
     size: int
     problems: list[ProblemJson]
@@ -94,6 +109,46 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionDay:
+    """The transactions a file holds for one date, dated in the store's zone."""
+
+    day: date
+    transactions: int
+    items: int
+
+    def to_json(self) -> DayJson:
+        return {"day": self.day.isoformat(), "transactions": self.transactions, "items": self.items}
+
+
+class DayTally:
+    """Transactions and items per transaction date: the days a file reports.
+
+    A time without a zone is the store's own clock and is dated as written; one with `Z` or an
+    offset is dated by the store's zone (an evening sale stamped in UTC stays on its day). The
+    first `limit` distinct dates are kept; transactions on further dates are counted."""
+
+    def __init__(self, zone: tzinfo | None = None, limit: int = DAYS_LIMIT) -> None:
+        self._zone = zone or ZoneInfo(DEFAULT_TIMEZONE)
+        self._limit = limit
+        self._days: dict[date, list[int]] = {}
+        self.beyond = 0
+
+    def add(self, when: datetime, items: int) -> None:
+        day = when.astimezone(self._zone).date() if when.tzinfo else when.date()
+        counts = self._days.get(day)
+        if counts is None:
+            if len(self._days) >= self._limit:
+                self.beyond += 1
+                return
+            counts = self._days[day] = [0, 0]
+        counts[0] += 1
+        counts[1] += items
+
+    def days(self) -> tuple[TransactionDay, ...]:
+        return tuple(TransactionDay(day, *counts) for day, counts in sorted(self._days.items()))
+
+
+@dataclass(frozen=True, slots=True)
 class ValidationReport:
     kind: FileKind
     problems: tuple[Problem, ...]
@@ -105,6 +160,9 @@ class ValidationReport:
     items: int = 0
     first_transaction_at: datetime | None = None
     last_transaction_at: datetime | None = None
+    days: tuple[TransactionDay, ...] = ()
+    transactions_on_other_days: int = 0
+    """Transactions on dates beyond the `DAYS_LIMIT` kept in `days`."""
     customer_data: int = 0
     """Transactions whose customer fields hold data (the `customer-not-on-file` warnings)."""
 
@@ -152,6 +210,8 @@ class ValidationReport:
             "items": self.items,
             "first_transaction_at": _iso(self.first_transaction_at),
             "last_transaction_at": _iso(self.last_transaction_at),
+            "days": [day.to_json() for day in self.days],
+            "transactions_on_other_days": self.transactions_on_other_days,
             "sha256": self.sha256,
             "size": self.size,
             "problems": [p.to_json() for p in self.problems],

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from lxml import etree
 
 from capss.bounds import clip
 from capss.intake.reader import line_of
-from capss.intake.report import Problem, ProblemLog, Severity
+from capss.intake.report import DayTally, Problem, ProblemLog, Severity
 
 ROOT = "capssUpload"
 BULK = "bulkUploadData"
@@ -39,8 +39,11 @@ _ABSENT: tuple[str, etree._Element | None] = ("", None)
 class EnvelopeRules:
     """Root element and license: the same for every kind of file."""
 
-    def __init__(self, log: ProblemLog, expected_license: str | None) -> None:
+    def __init__(
+        self, log: ProblemLog, expected_license: str | None, zone: tzinfo | None = None
+    ) -> None:
         self.log = log
+        self.days = DayTally(zone)
         self.license_number: str | None = None
         self.transactions = 0
         self.items = 0
@@ -169,8 +172,10 @@ class TransactionRules(EnvelopeRules):
     Each item and customer is kept whole and read at its end in one walk (most of a file's
     elements are theirs); the rest of the tree arrives element by element."""
 
-    def __init__(self, log: ProblemLog, expected_license: str | None) -> None:
-        super().__init__(log, expected_license)
+    def __init__(
+        self, log: ProblemLog, expected_license: str | None, zone: tzinfo | None = None
+    ) -> None:
+        super().__init__(log, expected_license, zone)
         self._transaction: _Transaction | None = None
         self._latest_allowed = datetime.now(UTC).replace(tzinfo=None) + _FUTURE_GRACE
 
@@ -247,7 +252,9 @@ class TransactionRules(EnvelopeRules):
                 **where,
             )
         else:
-            self._check_time(*transaction.time, transaction.index)
+            when = self._check_time(*transaction.time, transaction.index)
+            if when is not None:
+                self.days.add(when, transaction.items)
         if transaction.items == 0:
             self.error(
                 "no-items",
@@ -268,7 +275,8 @@ class TransactionRules(EnvelopeRules):
                 **where,
             )
 
-    def _check_time(self, text: str, line: int | None, index: int) -> None:
+    def _check_time(self, text: str, line: int | None, index: int) -> datetime | None:
+        """The transaction's time: as written, with its zone when it carries one."""
         match = _TIME.fullmatch(text)
         when = None
         if match:
@@ -286,7 +294,7 @@ class TransactionRules(EnvelopeRules):
                 line,
                 transaction=index,
             )
-            return
+            return None
         if match and match.group(8):
             self.warning(
                 "transaction-time-zone",
@@ -306,6 +314,7 @@ class TransactionRules(EnvelopeRules):
             self.first_transaction_at = when
         if self.last_transaction_at is None or when > self.last_transaction_at:
             self.last_transaction_at = when
+        return when.replace(tzinfo=_zone(match.group(8))) if match and match.group(8) else when
 
     def _check_item(self, transaction: _Transaction, item: etree._Element) -> None:
         fields: dict[str, tuple[str, etree._Element | None]] = {}
@@ -383,6 +392,19 @@ class ItemUpdateRules(EnvelopeRules):
             "The official format of item update files is not known to the bridge: only the XML's "
             "safety, the root element and the license were checked.",
         )
+
+
+def _zone(text: str) -> tzinfo | None:
+    """`Z`, `+HH:MM` or `+HHMM` as a fixed offset; None for one of a day or more (no zone has
+    it: the date is taken as written)."""
+    if text == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    try:
+        return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    except ValueError:
+        return None
 
 
 def _item_at(transaction: _Transaction) -> dict[str, int]:

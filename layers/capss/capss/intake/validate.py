@@ -8,6 +8,7 @@ which is worth retrying) raise.
 from __future__ import annotations
 
 import tempfile
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -61,8 +62,11 @@ def validate_stream(
     limits: IntakeLimits | None = None,
     expected_license: str | None = None,
     xsd: Path | bytes | None = None,
+    zone: tzinfo | None = None,
 ) -> ValidationReport:
-    """Validates the bytes read from `stream` (e.g. an S3 body); a known `size` is checked first."""
+    """Validates the bytes read from `stream` (e.g. an S3 body); a known `size` is checked first.
+
+    `zone` is the store's: it dates transaction times that carry an offset."""
     limits = limits or IntakeLimits()
     log = ProblemLog(limits.max_problems)
     if size is not None and size > limits.max_bytes:
@@ -75,9 +79,9 @@ def validate_stream(
         except Rejected as unusable:
             log.add(unusable.problem)
     rules: EnvelopeRules = (
-        TransactionRules(log, expected_license)
+        TransactionRules(log, expected_license, zone)
         if kind is FileKind.TRANSACTIONS
-        else ItemUpdateRules(log, expected_license)
+        else ItemUpdateRules(log, expected_license, zone)
     )
     seekable = stream.seekable()
     start = stream.tell() if seekable else 0
@@ -101,6 +105,8 @@ def validate_stream(
         items=rules.items,
         first_transaction_at=rules.first_transaction_at,
         last_transaction_at=rules.last_transaction_at,
+        days=rules.days.days(),
+        transactions_on_other_days=rules.days.beyond,
         customer_data=rules.customer_data,
     )
 

@@ -104,6 +104,22 @@ def set_parameter(where: Deployment, name: str, value: str) -> str:
     )
 
 
+def said(word: str) -> str:
+    """CAPSS's status word as a person reads it in an alert: quoted, or its absence named."""
+    return repr(word) if word.strip() else "without a status word"
+
+
+def unknown_status(record: FileRecord, word: str, where: Deployment) -> str:
+    """A job whose status word the bridge does not know: still polled, a person looks now."""
+    return (
+        f"CAPSS's word for the job is {said(word)}, which may be its verdict. Do not drop the"
+        f" file again. {check_job(record, where)} If CAPSS failed the job, correct the file and"
+        " send it again with the object metadata capss-resend=true; if it completed, nothing is"
+        " owed. The bridge keeps checking until CAPSS says complete or failed, or the poll"
+        " budget (PollBudgetSeconds) ends in timed_out, and alerts the outcome then."
+    )
+
+
 def check_job(record: FileRecord, where: Deployment) -> str:
     """How to look at the job with `capss status`, with the credentials it needs."""
     link = record.status_url
@@ -191,6 +207,22 @@ def identical_file(record: FileRecord) -> str:
     )
 
 
+def uploader_not_allowed(record: FileRecord, where: Deployment) -> str:
+    """A file from a principal the register does not let file for the key's license."""
+    license_number = record.license or "<license>"
+    who = record.uploaded_by.removeprefix("AWS:") if record.uploaded_by else "<principal id>"
+    stack = f"--stack {where.stack_name}"
+    return (
+        "Nothing was sent to CAPSS. Find whose credential this principal is (IAM > Users or"
+        " Roles, by its id). If it is not one that should file for"
+        f" {license_number}, someone tried to file under another store's license: revoke it and"
+        " do not send the file. If it is this store's own POS, register it for this license:"
+        f" `capss stores add {license_number} --uploader {who} {stack}`; if it is the chain's"
+        f" own export job, for every store: `capss stores chain-uploader {who} {stack}`. Then"
+        f" send the file again: `capss resubmit {record.pk} {stack}`."
+    )
+
+
 def xsd_unusable(where: Deployment) -> str:
     return (
         "The official XSD the stack is configured with (OfficialXsdS3Uri) cannot be used:"
@@ -228,6 +260,26 @@ def give_up(*, maybe_in_capss: bool, where: Deployment) -> str:
             " the bridge then sends it with a skip-duplicates onDup so CAPSS skips what it has."
         )
     return f"Nothing reached CAPSS. {redrive} and the file is sent, or drop it again."
+
+
+def dead_letter(*, maybe_in_capss: bool, where: Deployment) -> str:
+    """A file whose S3 event reached the dead-letter queue with no try recording why."""
+    dlq = where.intake_dlq_arn or "<intake dead-letter queue ARN>"
+    steps = (
+        "The submit function stopped on each try before it could record why (killed for"
+        " memory, out of time, or a crash). Its log group"
+        f" (/aws/lambda/{where.stack_name}-SubmitFunction) tells which: a REPORT line whose Max"
+        ' Memory Used reaches the memory size, or a "Task timed out". Fix that first (a CSV'
+        " export too large to convert: split it into smaller exports and drop those, then"
+        " leave this event out of the redrive), else a redrive meets the same end. Then"
+        f" `capss redrive` (or `aws sqs start-message-move-task --source-arn {dlq}`)"
+    )
+    if maybe_in_capss:
+        return (
+            f"An upload attempt may have reached CAPSS: do not drop the file again. {steps};"
+            " the bridge then sends it with a skip-duplicates onDup so CAPSS skips what it has."
+        )
+    return f"Nothing reached CAPSS. {steps}, and the file is sent."
 
 
 def for_error(error: CapssError, record: FileRecord, where: Deployment) -> str:
@@ -328,13 +380,18 @@ EARLY_WARNING = (
 )
 MISSED = {
     "missing": (
-        "No file covers the day: ask the store to export and drop it now (a late report is"
-        " still owed, as soon as it can be made); if the store was closed that day,"
-        " `capss stores add LICENSE --closures DATE`."
+        "No file holds the day's transactions: ask the store to export and drop it now (a late"
+        " report is still owed, as soon as it can be made); if the store was closed that day,"
+        " `capss stores add LICENSE --closures DATE`; if it traded but had nothing to report,"
+        " `capss stores quiet LICENSE DATE` (or the POS drops incoming/quiet/LICENSE/DATE)."
+    ),
+    "partly_reported": (
+        "CAPSS saved only some of the day's items: `capss submissions show FILE_ID` lists the"
+        " error items; correct them in the POS and drop a file with those transactions."
     ),
     "failed": (
-        "A file covering the day did not reach CAPSS: act on that file's own alert"
-        " (`capss submissions show FILE_ID`), then drop the corrected file."
+        "A file covering the day reached no report in CAPSS: act on that file's own alert"
+        " (`capss submissions show FILE_ID`); drop a corrected file only where it says so."
     ),
     "processing": (
         "A file covering the day is still with CAPSS: `capss submissions show FILE_ID`;"

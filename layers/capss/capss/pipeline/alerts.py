@@ -7,6 +7,10 @@ the counts, what CAPSS said, and what to do next.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from capss.bounds import clip, clip_list
 from capss.intake.report import problem_text
 from capss.outcome import Counts, Outcome
@@ -14,7 +18,7 @@ from capss.pipeline import advice
 from capss.pipeline.events import announce
 from capss.pipeline.files import FileRef
 from capss.pipeline.ports import AlertSender, ObjectStore, Outlets, RecordStore
-from capss.pipeline.records import FileRecord, RecordChanged
+from capss.pipeline.records import FileRecord, RecordChanged, iso, utcnow
 from capss.pipeline.values import ATTRIBUTE_LIMIT, LICENSE_ATTRIBUTE, Alert
 from capss.telemetry import logger
 
@@ -57,11 +61,7 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
         said, headline = CAPSS_REFUSED, "was refused by CAPSS"
     elif outcome is Outcome.FAILED and record.maybe_in_capss:
         said, headline = FAILED_AFTER_SENDING
-    subject = f"{said}: {license_number} {record.name}"
-    # SNS takes printable ASCII on one line only.
-    subject = "".join(c if " " <= c <= "~" else "?" for c in subject)
-    if len(subject) > SUBJECT_LIMIT:
-        subject = subject[: SUBJECT_LIMIT - 3] + "..."
+    subject = _subject(f"{said}: {license_number} {record.name}")
     lines = [
         f"The file {record.name} {headline}.",
         "",
@@ -75,6 +75,8 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
     if record.status_url:
         lines.append(f"Status link: {record.status_url}")
     lines.append(f"Received:    {record.received_at or 'unknown'}")
+    if record.uploaded_by or record.uploaded_from:
+        lines.append(f"Uploaded by: {uploader_text(record)}")
     if record.completed_at:
         lines.append(f"Finished:    {record.completed_at}")
     if any(value is not None for value in record.counts.to_json().values()):
@@ -101,6 +103,68 @@ def compose_alert(record: FileRecord, where: advice.Deployment) -> Alert:
             "kind": record.kind,
         },
     )
+
+
+def uploader_text(record: FileRecord) -> str:
+    """Who put the file into the bucket, from where and when, as the S3 event said."""
+    text = record.uploaded_by or "an unknown principal"
+    if record.uploaded_from:
+        text += f" from {record.uploaded_from}"
+    if record.uploaded_at:
+        text += f" at {record.uploaded_at}"
+    return text
+
+
+UNKNOWN_STATUS = "unknown_status"
+"""The `outcome` attribute of the alert about a status word the bridge does not know."""
+
+
+def unknown_status_alert(
+    state: Mapping[str, Any], word: str, checks: int, where: advice.Deployment
+) -> Alert:
+    """A poller's file whose CAPSS answers the bridge cannot classify: told while it polls on.
+
+    Composed from the poller's state (the status step reads no record)."""
+    record = FileRecord(
+        pk=str(state["file_id"]),
+        bucket=str(state["bucket"]),
+        key=str(state["key"]),
+        version_id=state.get("version_id"),
+        kind=str(state.get("kind", "")),
+        license=state.get("license"),
+        submission_id=state.get("submission_id"),
+        status_url=state.get("status_url"),
+    )
+    license_number = record.license or "unknown license"
+    said = advice.said(word)
+    subject = _subject(f"CAPSS status not understood: {license_number} {record.name}")
+    lines = [
+        f"CAPSS answered {said}, which the bridge does not know, to {checks} status checks in a"
+        f" row of the file {record.name}.",
+        "",
+        f"File:        {record.uri}",
+        f"License:     {license_number}",
+        f"Kind:        {record.kind}",
+        f"Submission:  {record.submission_id}",
+        f"Status link: {record.status_url}",
+        "",
+        f"What to do: {advice.unknown_status(record, word, where)}",
+    ]
+    return Alert(
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        attributes={
+            "outcome": UNKNOWN_STATUS,
+            LICENSE_ATTRIBUTE: clip(license_number, ATTRIBUTE_LIMIT),
+            "kind": record.kind,
+        },
+    )
+
+
+def _subject(text: str) -> str:
+    # SNS takes printable ASCII on one line only.
+    subject = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
 
 
 def _counts(counts: Counts) -> list[str]:
@@ -134,17 +198,21 @@ def notify(
     where: advice.Deployment,
     alert_on_complete: bool = False,
 ) -> bool:
-    """Sends a final record's alert once; True when it was sent now.
+    """Sends a final record's alert at least once, and once where nothing stops halfway; True
+    when it was sent now.
 
-    The flag is saved (conditionally on the revision read) *before* the send: of two attempts
-    racing to alert (a late duplicate event during the finish step), only the one whose save
-    wins sends. A send that fails takes the flag back, so the retried step (queue
-    redelivery, ASL Retry) sends it then.
+    The alert is marked pending (and `alerted`, conditionally on the revision read) *before*
+    the send: of two attempts racing to alert (a late duplicate event during the finish step),
+    only the one whose save wins sends. A send that fails takes the marks back, so the retried
+    step (queue redelivery, ASL Retry) sends it then; a send that returned clears the pending
+    mark. A function stopped between the two leaves the mark: the sweep (`resend_pending`)
+    sends the alert again, as a possible repeat.
     """
     if record.alerted or not should_alert(record, alert_on_complete=alert_on_complete):
         return False
     alert = compose_alert(record, where)
     record.alerted = True
+    record.alert_pending = iso(utcnow())
     try:
         records.save(record)
     except RecordChanged:
@@ -152,13 +220,45 @@ def notify(
         if current is not None and current.alerted:
             return False  # the other attempt sends it
         raise
+    _send(record, records, alerts, alert)
+    return True
+
+
+def _send(record: FileRecord, records: RecordStore, alerts: AlertSender, alert: Alert) -> None:
     try:
         alerts.send(alert)
     except Exception:
         record.alerted = False
+        record.alert_pending = None
         records.save(record)
         raise
-    return True
+    record.alert_pending = None
+    records.save(record)
+
+
+REPEAT_SUBJECT = "Possible repeat: "
+REPEAT_NOTE = (
+    "This alert may have been sent once already: the bridge stopped between sending it and"
+    " noting that it went out."
+)
+
+
+def resend_pending(
+    record: FileRecord, records: RecordStore, alerts: AlertSender, *, where: advice.Deployment
+) -> None:
+    """An alert left pending by a function stopped mid-send: sent again, marked as a possible
+    repeat (the first may have gone out), then the mark cleared. A send that fails leaves the
+    mark for the next sweep."""
+    alert = compose_alert(record, where)
+    alerts.send(
+        replace(
+            alert,
+            subject=_subject(REPEAT_SUBJECT + alert.subject),
+            body=f"{REPEAT_NOTE}\n\n{alert.body}",
+        )
+    )
+    record.alert_pending = None
+    records.save(record)
 
 
 def tell(

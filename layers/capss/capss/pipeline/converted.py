@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import tzinfo
 from typing import BinaryIO
 
 from capss.intake.report import IntakeLimits
@@ -42,16 +43,18 @@ def convert_export(
     objects: ObjectStore,
     license_number: str,
     limits: IntakeLimits,
+    zone: tzinfo | None = None,
 ) -> bool:
     """Puts the CAPSS file in place of the export in `local_copy`; False when the rows cannot
     be mapped or the result would be over the size limit (the record's problems then name
     each line and column). Both files stay on disk: memory holds a row at a time."""
     local_copy.seek(0)
     with tempfile.TemporaryFile() as xml:
-        conversion = converter.convert(local_copy, xml, license_number, limits)
+        conversion = converter.convert(local_copy, xml, license_number, limits, zone)
         if not conversion.written:
             report = conversion.report
             record.license, record.sha256 = license_number, report.sha256
+            record.note_facts(report)
             record.problems = [dict(problem) for problem in report.to_json()["problems"]]
             if any(problem.code in _UNMAPPABLE for problem in report.problems):
                 record.hint = advice.CSV_UNMAPPABLE

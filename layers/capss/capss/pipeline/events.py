@@ -51,6 +51,11 @@ def outcome_event(
         "transactions": record.transactions,
         "problem_count": len(record.problems),
         "problems": [_bounded(problem_text(problem), TEXT_LIMIT) for problem in problems],
+        "uploader": {
+            "principal": record.uploaded_by,
+            "source_ip": record.uploaded_from,
+            "time": record.uploaded_at,
+        },
         "received_at": record.received_at,
         "submitted_at": record.submitted_at,
         "completed_at": record.completed_at,

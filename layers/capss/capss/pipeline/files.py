@@ -4,8 +4,12 @@ Key layout (docs/pos.md documents it):
     incoming/transactions/<license>/<name>.xml    property transactions (bulk upload)
     incoming/item-updates/<license>/<name>.xml    corrections (item update)
     incoming/csv/<license>/<name>.csv             a POS's CSV export, converted to transactions
-The license segment is optional for XML; when present the file's own license must match it.
-A CSV names no license of its own: its segment is required.
+    incoming/quiet/<license>/<YYYY-MM-DD>         an empty marker: nothing to report that day
+                                                  (recorded in the register, never sent)
+The license segment is optional for XML (only a chain-wide uploader may leave it out); when
+present the file's own license must match it. A CSV names no license of its own: its segment is
+required. A key deeper than `<kind>/<license>/<name>` is outside the layout: the license is the
+segment right after the kind, never one further down.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import unquote_plus
 
 from capss.kinds import FileKind
+from capss.pipeline.uploaders import Uploader
 
 INCOMING_PREFIX = "incoming/"
 CSV_SEGMENT = "csv"
+QUIET_SEGMENT = "quiet"
 _EXECUTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXECUTION_NAME_MAX = 80
 
@@ -33,6 +40,8 @@ class FileRef:
     key: str
     version_id: str | None
     size: int | None = None
+    uploader: Uploader | None = field(default=None, compare=False)
+    """Who put this version, from its S3 event (None where no event is at hand)."""
 
     @property
     def pk(self) -> str:
@@ -71,18 +80,35 @@ class Route:
 def route(key: str) -> Route | None:
     """The kind (and license, if given) a key's place says; None for keys outside the layout."""
     parts = key.split("/")
-    if len(parts) < 3 or f"{parts[0]}/" != INCOMING_PREFIX or not parts[-1]:
+    if len(parts) not in (3, 4) or f"{parts[0]}/" != INCOMING_PREFIX or not all(parts[1:]):
         return None
     if parts[1] == CSV_SEGMENT:
-        if len(parts) != 4 or not parts[2]:
+        if len(parts) != 4:
             return None
         return Route(kind=FileKind.TRANSACTIONS, license_number=parts[2], csv=True)
     try:
         kind = FileKind(parts[1])
     except ValueError:
         return None
-    license_number = parts[2] if len(parts) >= 4 and parts[2] else None
-    return Route(kind=kind, license_number=license_number)
+    return Route(kind=kind, license_number=parts[2] if len(parts) == 4 else None)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietMarker:
+    license_number: str
+    day: date
+
+
+def quiet_marker(key: str) -> QuietMarker | None:
+    """`incoming/quiet/<license>/<YYYY-MM-DD>`; None for any other key (a malformed marker is
+    then refused as outside the layout)."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[:2] != ["incoming", QUIET_SEGMENT] or not parts[2]:
+        return None
+    try:
+        return QuietMarker(parts[2], date.fromisoformat(parts[3]))
+    except ValueError:
+        return None
 
 
 def refs_from_s3_notification(body: str | dict[str, Any]) -> list[FileRef]:
@@ -100,6 +126,7 @@ def refs_from_s3_notification(body: str | dict[str, Any]) -> list[FileRef]:
                 key=unquote_plus(obj["key"]),
                 version_id=obj.get("versionId"),
                 size=obj.get("size"),
+                uploader=Uploader.from_event_record(record),
             )
         )
     return refs

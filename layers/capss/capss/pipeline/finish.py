@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from capss.bounds import clip, clip_list
+from capss.bounds import WORD_LIMIT, clip, clip_list
 from capss.outcome import Counts, Outcome
 from capss.pipeline import advice
 from capss.pipeline.alerts import tell
@@ -75,6 +75,15 @@ def finish(state: dict[str, Any], deps: FinishDeps, settings: FinishSettings) ->
             )
         if record.outcome is Outcome.PROCESSING:
             record.outcome = Outcome.TIMED_OUT
+        word = poll.get("unknown_word")
+        if record.outcome is Outcome.TIMED_OUT and word is not None:
+            word = clip(str(word), WORD_LIMIT)
+            # The error names it: the monitor and the listings read what went wrong there.
+            record.error = (
+                f"CAPSS answered {advice.said(word)}, a status the bridge does not know:"
+                " counted as still processing until the poll budget ended."
+            )
+            record.hint = advice.unknown_status(record, word, settings.deployment)
     record.phase = Phase.DONE
     record.completed_at = iso(utcnow())
     deps.records.save(record)

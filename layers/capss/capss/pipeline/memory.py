@@ -60,6 +60,7 @@ class MemoryRecordStore:
                 # A taken-over attempt starts its story again: no outcome, nothing alerted.
                 outcome=Outcome.PROCESSING,
                 alerted=False,
+                alert_pending=None,
                 error=None,
                 hint=None,
             )

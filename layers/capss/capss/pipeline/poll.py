@@ -20,8 +20,9 @@ from typing import Any
 from capss.bounds import clip_list
 from capss.errors import JobNotFound, ProtocolError, TransientError
 from capss.outcome import Counts, Outcome
+from capss.pipeline.alerts import unknown_status_alert
 from capss.pipeline.credentials import with_credentials
-from capss.pipeline.ports import CredentialSource, StatusClientFactory
+from capss.pipeline.ports import AlertSender, CredentialSource, StatusClientFactory
 from capss.pipeline.records import raw_excerpt
 from capss.pipeline.settings import PollSettings, StatusSettings
 from capss.pipeline.values import LicenseCredentials
@@ -35,11 +36,17 @@ each, so 2,000 checks leave room for over 2,000 retries. Reaching it ends in `ti
 NOT_FOUND_LIMIT = 5
 """Consecutive 404s on a link CAPSS handed out before a person is asked to look."""
 
+UNKNOWN_LIMIT = 3
+"""Consecutive answers in a status word the bridge does not know before a person is told
+(once, while the checks go on): such a word may be CAPSS's verdict in words the bridge
+has never seen ("Error processing file", "Completed"), and the poll budget is a day."""
+
 
 @dataclass(slots=True)
 class StatusDeps:
     credentials: CredentialSource
     clients: StatusClientFactory
+    alerts: AlertSender | None = None
 
 
 def next_wait(waited: int, poll: PollSettings, retry_after: float | None = None) -> int:
@@ -66,6 +73,8 @@ def check_status(
     not_found = int(previous.get("not_found", 0))
     about(file=state["file_id"], license=state["license"])
     unreachable = int(previous.get("unreachable", 0))
+    unknown = int(previous.get("unknown", 0))
+    unknown_word: str | None = previous.get("unknown_word")
     # A check CAPSS did not answer keeps the answer before it for the finish step.
     answer: dict[str, Any] | None = previous.get("answer")
     retry_after: float | None = None
@@ -90,6 +99,9 @@ def check_status(
     else:
         not_found = unreachable = 0
         outcome = result.outcome
+        unknown = unknown + 1 if result.unknown_word is not None else 0
+        if result.unknown_word is not None:
+            unknown_word = result.unknown_word
         retry_after = result.retry_after
         answer = {
             "counts": result.counts.to_json() if isinstance(result.counts, Counts) else {},
@@ -98,6 +110,9 @@ def check_status(
         }
     wait = next_wait(waited, settings.poll, retry_after)
     logger.info("status checked", extra={"outcome": outcome.value, "polls": polls})
+    told = bool(previous.get("unknown_told"))
+    if unknown >= UNKNOWN_LIMIT and not told and unknown_word is not None:
+        told = _tell_unknown(state, unknown_word, unknown, deps, settings)
     return {
         "outcome": outcome.value,
         "wait_seconds": wait,
@@ -107,7 +122,29 @@ def check_status(
         "not_found": not_found,
         "unreachable": unreachable,
         **({"answer": answer} if answer is not None else {}),
+        **(
+            {"unknown": unknown, "unknown_word": unknown_word, "unknown_told": told}
+            if unknown_word is not None
+            else {}
+        ),
     }
+
+
+def _tell_unknown(
+    state: dict[str, Any], word: str, checks: int, deps: StatusDeps, settings: StatusSettings
+) -> bool:
+    """The alert about a status word the bridge does not know; True once it went out.
+
+    A send that fails is tried again at the next check: the checks matter more than it."""
+    if deps.alerts is None:
+        return False
+    try:
+        deps.alerts.send(unknown_status_alert(state, word, checks, settings.deployment))
+    except Exception:
+        logger.exception("could not alert about an unknown status word")
+        return False
+    logger.warning("CAPSS answered a status word the bridge does not know", extra={"word": word})
+    return True
 
 
 def _status(deps: StatusDeps, credentials: LicenseCredentials, url: str) -> Any:

@@ -8,13 +8,14 @@ the simulator or `capss.pipeline.memory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from capss.intake.report import Conversion, IntakeLimits, ValidationReport
 from capss.kinds import FileKind
 from capss.pipeline.files import FileRef
+from capss.pipeline.uploaders import Allowed
 from capss.pipeline.values import Alert, LicenseCredentials, ObjectInfo
 
 if TYPE_CHECKING:
@@ -57,6 +58,23 @@ class FileHistory(Protocol):
         """Records not final, or final with an alert owed."""
         ...
 
+    def pending_alerts(self, before: datetime) -> list[FileRecord]:
+        """Records whose alert was marked to be sent before `before` and never noted sent."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def bodies(self, limit: int) -> list[str]:
+        """The bodies of up to `limit` messages in the dead-letter queue, each left there."""
+        ...
+
+
+class UploaderRegister(Protocol):
+    def allowed(self, license_number: str | None) -> Allowed:
+        """Who may file for the license (None: a license-less key, chain-wide uploaders only),
+        read afresh each time: a removed uploader loses its right at once."""
+        ...
+
 
 class ObjectStore(Protocol):
     def head(self, ref: FileRef) -> ObjectInfo: ...
@@ -95,10 +113,27 @@ class CsvConverter(Protocol):
     def name(self) -> str: ...
 
     def convert(
-        self, source: BinaryIO, target: BinaryIO, license_number: str, limits: IntakeLimits
+        self,
+        source: BinaryIO,
+        target: BinaryIO,
+        license_number: str,
+        limits: IntakeLimits,
+        zone: tzinfo | None = None,
     ) -> Conversion:
         """Reads the export in `source` and writes the CAPSS file to `target`, only when it is
         clean; memory stays flat whatever the export's size."""
+        ...
+
+
+class StoreDesk(Protocol):
+    """What the submit path reads and writes in the compliance register."""
+
+    def zone(self, license_number: str) -> str | None:
+        """The registered store's IANA zone; None when it is not registered."""
+        ...
+
+    def record_quiet(self, license_number: str, day: date, source: str) -> None:
+        """The store says it has nothing to report for `day` (`source`: who said so)."""
         ...
 
 
@@ -193,4 +228,5 @@ class FileValidator(Protocol):
         limits: IntakeLimits | None = ...,
         expected_license: str | None = ...,
         xsd: bytes | None = ...,
+        zone: tzinfo | None = ...,
     ) -> ValidationReport: ...

@@ -18,7 +18,7 @@ from typing import Any
 
 from capss.bounds import clip
 from capss.errors import InputError
-from capss.pipeline.files import route
+from capss.pipeline.files import quiet_marker, route
 from capss.pipeline.ports import UploadKeys, UploadPresigner
 from capss.pipeline.settings import PresignSettings
 from capss.telemetry import logger
@@ -120,10 +120,11 @@ def _key_problem(key: Any) -> str | None:
         return "the key is longer than 1024 bytes or holds control characters"
     if any(segment in _UNSAFE_SEGMENTS for segment in key.split("/")):
         return "the key has an empty, '.' or '..' segment"
-    if route(key) is None:
+    if route(key) is None and quiet_marker(key) is None:
         return (
             "the key is outside the layout: incoming/transactions/<license>/<name>.xml,"
-            " incoming/item-updates/<license>/<name>.xml or incoming/csv/<license>/<name>.csv"
+            " incoming/item-updates/<license>/<name>.xml, incoming/csv/<license>/<name>.csv"
+            " or incoming/quiet/<license>/<YYYY-MM-DD>"
         )
     return None
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from capss.errors import TransientError
-from capss.intake.report import problem_text
+from capss.intake.report import ValidationReport, problem_text
 from capss.outcome import Counts, FileResult, Outcome
 from capss.pipeline.files import FileRef
 
@@ -78,6 +78,11 @@ class FileRecord:
     items: int | None = None
     first_transaction_at: str | None = None
     last_transaction_at: str | None = None
+    transaction_days: list[dict[str, Any]] = field(default_factory=list)
+    """The dates the file's transactions carry, in the store's zone, with the transactions
+    and items on each (`capss.intake.report.DayJson`): the days the file reports."""
+    transactions_on_other_days: int | None = None
+    """Transactions on dates beyond those kept in `transaction_days` (bounded)."""
     capss_status: str | None = None
     hint: str | None = None
     error: str | None = None
@@ -85,6 +90,12 @@ class FileRecord:
     upload_attempts: int = 0
     execution_arn: str | None = None
     duplicate_of: str | None = None
+    uploaded_by: str | None = None
+    """The S3 event's principal id: who put this version into the bucket."""
+    uploaded_from: str | None = None
+    """The S3 event's source address."""
+    uploaded_at: str | None = None
+    """The S3 event's time."""
     maybe_in_capss: bool = False
     capss_refused: bool = False
     """CAPSS itself said no (a 400 to the upload, or a job it failed), not the bridge."""
@@ -93,6 +104,9 @@ class FileRecord:
     """Sent again with skip-duplicates after an upload whose answer was lost."""
     alerted: bool = False
     """The alert for the final outcome went out (a failed send is retried, a sent one never)."""
+    alert_pending: str | None = None
+    """When the alert was marked to be sent; cleared once the send returned. One left set (the
+    function stopped between the two) is sent again by the sweep, marked a possible repeat."""
     announced: str | None = None
     """The outcome last published as an event (`capss.pipeline.events`)."""
     customer_data: str | None = None
@@ -118,6 +132,16 @@ class FileRecord:
     def unattended(self) -> bool:
         """Claimed or mid-upload, and no attempt holds it: only a person moves it on."""
         return self.phase in (Phase.CLAIMED, Phase.UPLOADING) and not self.held()
+
+    def note_facts(self, report: ValidationReport) -> None:
+        """What reading the file found: its counts and the days its transactions carry."""
+        self.transactions = report.transactions
+        self.items = report.items
+        first, last = report.first_transaction_at, report.last_transaction_at
+        self.first_transaction_at = first.isoformat() if first else None
+        self.last_transaction_at = last.isoformat() if last else None
+        self.transaction_days = [dict(day.to_json()) for day in report.days]
+        self.transactions_on_other_days = report.transactions_on_other_days or None
 
     def result(self) -> FileResult:
         """The documented JSON view: CAPSS's messages, then the file's problems and any error."""

@@ -130,6 +130,12 @@ class SubmitSettings:
     """The outcome events' EventBridge bus; none are published without one."""
     csv_mapping: str = "aimsi-report-wizard"
     """The shipped mapping that converts files under incoming/csv/<license>/."""
+    stores_table_name: str = ""
+    """The register: who may upload for which license, each store's zone, and where
+    quiet-day markers are recorded."""
+    presign_role_id: str | None = None
+    """The presign function's role id (AROA...): its uploads file only for the license the
+    URL signed."""
     customer_fields: CustomerFields = CustomerFields.ON_FILE
     """What a file whose customer fields hold data becomes (`capss.pipeline.onfile`)."""
     retention_days: int = RETENTION_DAYS
@@ -153,6 +159,8 @@ class SubmitSettings:
             deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
             csv_mapping=_text(env, "CSV_MAPPING", "aimsi-report-wizard"),
+            stores_table_name=_text(env, "STORES_TABLE_NAME"),
+            presign_role_id=env.get("PRESIGN_ROLE_ID") or None,
             customer_fields=CustomerFields(
                 _choice(
                     env,
@@ -169,6 +177,9 @@ class SubmitSettings:
 class StatusSettings:
     capss: CapssSettings
     poll: PollSettings
+    topic_arn: str | None = None
+    """Where an answer the bridge cannot classify is told; none: not told (tests)."""
+    deployment: advice.Deployment = NO_DEPLOYMENT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StatusSettings:
@@ -176,6 +187,8 @@ class StatusSettings:
         return cls(
             capss=CapssSettings.from_env(env),
             poll=PollSettings.from_env(env),
+            topic_arn=_text(env, "TOPIC_ARN"),
+            deployment=deployment(env),
         )
 
 
@@ -186,6 +199,8 @@ class FinishSettings:
     alert_on_complete: bool
     deployment: advice.Deployment = NO_DEPLOYMENT
     event_bus: str | None = None
+    intake_dlq_arn: str = ""
+    """The intake dead-letter queue the sweep reads."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FinishSettings:
@@ -194,8 +209,9 @@ class FinishSettings:
             table_name=_text(env, "TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             alert_on_complete=_flag(env, "ALERT_ON_COMPLETE"),
-            deployment=deployment(env),
+            deployment=deployment(env, queue=True),
             event_bus=env.get("EVENT_BUS_NAME") or None,
+            intake_dlq_arn=_text(env, "INTAKE_DLQ_ARN"),
         )
 
 
@@ -206,6 +222,8 @@ class MonitorSettings:
     topic_arn: str
     extra_holidays: frozenset[date]
     """Days the holidays package lacks (e.g. Native American Day): not business days."""
+    removed_holidays: frozenset[date]
+    """Days the package counts as holidays that the chain treats as business days."""
     chain_closures: frozenset[date]
     """Days the whole chain is closed: no store owes a report of them."""
     lookback_days: int
@@ -224,6 +242,7 @@ class MonitorSettings:
             stores_table_name=_text(env, "STORES_TABLE_NAME"),
             topic_arn=_text(env, "TOPIC_ARN"),
             extra_holidays=_dates(env, "EXTRA_HOLIDAYS"),
+            removed_holidays=_dates(env, "REMOVED_HOLIDAYS"),
             chain_closures=_dates(env, "CHAIN_CLOSURES"),
             lookback_days=max(int(_number(env, "MONITOR_LOOKBACK_DAYS", 7)), 1),
             stuck_after_minutes=max(int(_number(env, "STUCK_AFTER_MINUTES", 120)), 1),

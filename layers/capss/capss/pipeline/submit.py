@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 from capss.bounds import LIST_LIMIT, clip
 from capss.errors import (
@@ -39,7 +40,7 @@ from capss.pipeline.alerts import tell
 from capss.pipeline.converted import convert_export, upload_name
 from capss.pipeline.credentials import with_credentials
 from capss.pipeline.events import announce
-from capss.pipeline.files import FileRef, refs_from_s3_notification, route
+from capss.pipeline.files import FileRef, quiet_marker, refs_from_s3_notification, route
 from capss.pipeline.finish import count_outcome
 from capss.pipeline.onfile import handle_customer_data
 from capss.pipeline.ports import (
@@ -52,11 +53,15 @@ from capss.pipeline.ports import (
     FileValidator,
     MessageQueue,
     ObjectStore,
+    Outlets,
     RecordStore,
+    StoreDesk,
+    UploaderRegister,
 )
+from capss.pipeline.presign import METADATA_LICENSE
 from capss.pipeline.records import FileRecord, Phase, RecordChanged, expiry, iso, utcnow
 from capss.pipeline.settings import SubmitSettings
-from capss.pipeline.values import LicenseCredentials
+from capss.pipeline.values import LicenseCredentials, ObjectInfo
 from capss.telemetry import Metric, about, logger, measure
 
 LEASE = timedelta(minutes=10)
@@ -83,20 +88,28 @@ class SubmitDeps:
     alerts: AlertSender
     queue: MessageQueue
     validate: FileValidator
+    uploaders: UploaderRegister
     xsd: Callable[[], bytes | None] = field(default=lambda: None)
     events: EventPublisher | None = None
     convert: CsvConverter | None = None
+    stores: StoreDesk | None = None
+    """The register: a store's zone, and quiet-day markers (refused as outside the layout
+    without it)."""
 
 
 QUEUE_BACKOFF_FIRST = 120
 QUEUE_BACKOFF_CAP = 900
 """Seconds before the queue brings a file back: 120, 240, 480, 900 (about 30 min in all
 with five receives), or longer when CAPSS asked for it with Retry-After."""
+SQS_MAX_VISIBILITY = 43_200 - 600
+"""ChangeMessageVisibility refuses a message more than 12 h from its receipt: a longer
+Retry-After is cut to that, less the submit function's longest run (300 s) with room to
+spare, instead of being refused and falling back to the queue's 30 minutes."""
 
 
 def queue_backoff(attempt: int, retry_after: float | None = None) -> int:
     wait = min(QUEUE_BACKOFF_FIRST * 2 ** max(attempt - 1, 0), QUEUE_BACKOFF_CAP)
-    return int(max(wait, retry_after or 0))
+    return int(min(max(wait, retry_after or 0), SQS_MAX_VISIBILITY))
 
 
 def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSettings) -> bool:
@@ -109,6 +122,12 @@ def submit_message(message: dict[str, Any], deps: SubmitDeps, settings: SubmitSe
     attempt = int(message.get("attributes", {}).get("ApproximateReceiveCount", "1"))
     try:
         for ref in refs_from_s3_notification(message["body"]):
+            marker = quiet_marker(ref.key)
+            if marker is not None and deps.stores is not None:
+                # A statement for the register, not a file for CAPSS.
+                deps.stores.record_quiet(marker.license_number, marker.day, ref.uri)
+                logger.info("quiet day recorded", extra={"day": marker.day.isoformat()})
+                continue
             try:
                 submit_file(ref, deps, settings)
             except Exception as error:
@@ -141,20 +160,61 @@ def _give_up(
     record = deps.records.get(ref.pk)
     if record is None or record.phase is Phase.DONE or record.alerted or record.held():
         return
+    hint = advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
+    give_up(record, deps, f"{error} (after {attempts} tries)", hint, where=settings.deployment)
+
+
+DEAD_LETTER = (
+    "Its S3 event reached the intake dead-letter queue with no outcome recorded: the submit"
+    " function stopped on every try before it could say why."
+)
+
+
+def dead_letter(ref: FileRef, outlets: Outlets, *, where: advice.Deployment) -> bool:
+    """A file whose event lies in the dead-letter queue, however it got there: recorded
+    `failed` and alerted unless that was done (by the last receive) or an attempt holds it;
+    True when an alert went now. The message stays for `capss redrive`.
+
+    A file with no record at all (the function timed out before any code ran) gets one, with
+    its claim let go at once so a redrive takes it over."""
+    place = route(ref.key)
+    record = outlets.records.get(ref.pk)
+    if record is None:
+        claim = outlets.records.claim(
+            ref, (place.kind if place else FileKind.TRANSACTIONS).value, LEASE
+        )
+        if claim.taken:
+            return False
+        record = claim.record
+        record.lease_until = RELEASED
+    elif record.phase is Phase.DONE:
+        return tell(record, outlets, where=where, alert_on_complete=False)
+    elif record.alerted or record.held():
+        return False
+    if record.license is None and place is not None:
+        # Stopped before its license was read: filed under its folder's, for the store's
+        # filtered subscription and ops filters.
+        record.license = place.license_number
+    hint = advice.dead_letter(maybe_in_capss=record.maybe_in_capss, where=where)
+    return give_up(record, outlets, DEAD_LETTER, hint, where=where)
+
+
+def give_up(
+    record: FileRecord, outlets: Outlets, error: str, hint: str, *, where: advice.Deployment
+) -> bool:
+    """`failed`, recorded and alerted; the phase is left as it was, so a redrive takes the
+    file over (or starts the poller of a file CAPSS accepted, whose advice says so). False
+    when another attempt moved the file on."""
     record.outcome = Outcome.FAILED
-    record.error = clip(f"{error} (after {attempts} tries)")
-    record.hint = (
-        advice.POLLER_NOT_STARTED
-        if record.phase is Phase.SUBMITTED
-        else advice.give_up(maybe_in_capss=record.maybe_in_capss, where=settings.deployment)
-    )
+    record.error = clip(error)
+    record.hint = advice.POLLER_NOT_STARTED if record.phase is Phase.SUBMITTED else hint
     record.completed_at = iso(utcnow())
     try:
-        deps.records.save(record)
+        outlets.records.save(record)
     except RecordChanged:
-        return  # another attempt moved the file on: its story, not this one's
+        return False  # another attempt moved the file on: its story, not this one's
     count_outcome(record)
-    tell(record, deps, where=settings.deployment, alert_on_complete=False)
+    return tell(record, outlets, where=where, alert_on_complete=False)
 
 
 def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> FileRecord:
@@ -170,6 +230,10 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     about(file=ref.uri)
     if claim.taken:
         return _already_taken(ref, record, deps, settings)
+    if ref.uploader is not None:
+        record.uploaded_by = ref.uploader.principal
+        record.uploaded_from = ref.uploader.source_ip
+        record.uploaded_at = ref.uploader.time
     # Saved with the record's next write, which every path below makes.
     record.expires_at = record.expires_at or expiry(record.received_at, settings.retention_days)
     if place is None or (place.csv and deps.convert is None):
@@ -181,10 +245,11 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
                 {
                     "severity": "error",
                     "code": "key-layout",
-                    "message": (
-                        f"{ref.key} is not under incoming/transactions/<license>/,"
-                        " incoming/item-updates/<license>/ or incoming/csv/<license>/, so the"
-                        " bridge cannot tell what it is"
+                    "message": clip(
+                        f"{ref.key} is not incoming/transactions/<license>/<name>,"
+                        " incoming/item-updates/<license>/<name> or incoming/csv/<license>/<name>"
+                        " (one license folder, nothing deeper), so the bridge cannot tell what"
+                        " it is or whose it is"
                     ),
                 }
             ],
@@ -192,9 +257,16 @@ def submit_file(ref: FileRef, deps: SubmitDeps, settings: SubmitSettings) -> Fil
     if record.phase is Phase.UPLOADING:
         record.maybe_in_capss = True  # an attempt died after its POST went out
     try:
+        info = deps.objects.head(ref)
+        refusal = _uploader_refusal(record, place.license_number, info, deps, settings)
+        if refusal is not None:
+            record.license = place.license_number
+            record.hint = advice.uploader_not_allowed(record, settings.deployment)
+            return _reject(record, deps, settings, problems=[refusal])
         return _validate_and_send(
             ref,
             record,
+            info,
             deps,
             settings,
             key_license=place.license_number,
@@ -229,9 +301,53 @@ def _already_taken(
     return record
 
 
+def _uploader_refusal(
+    record: FileRecord,
+    key_license: str | None,
+    info: ObjectInfo,
+    deps: SubmitDeps,
+    settings: SubmitSettings,
+) -> dict[str, Any] | None:
+    """The problem that keeps a file from being sent because of who uploaded it, if any.
+
+    Checked before the file is read: a foreign upload is never validated, converted or sent.
+    """
+    allowed = deps.uploaders.allowed(key_license)
+    if settings.presign_role_id:
+        allowed = replace(allowed, presign_role=settings.presign_role_id)
+    signed = info.metadata.get(METADATA_LICENSE)
+    if allowed.permits(record.uploaded_by, key_license, signed):
+        return None
+    who = record.uploaded_by or "an unknown principal (the S3 event named none)"
+    where = f" from {record.uploaded_from}" if record.uploaded_from else ""
+    if key_license is None:
+        why = (
+            f"{who}{where} may not drop a key without a license folder: only a chain-wide"
+            " uploader may, and it is not one"
+        )
+    elif (
+        allowed.presign_role
+        and record.uploaded_by
+        and allowed.permits(record.uploaded_by, key_license, key_license)
+    ):
+        why = (
+            f"this presigned upload{where} was signed for license {clip(signed or 'none', 40)},"
+            f" not {key_license}"
+        )
+    else:
+        why = f"{who}{where} is not registered to file for license {key_license}"
+    measure(Metric.FOREIGN_UPLOADS, 1)
+    logger.warning(
+        "uploader not allowed",
+        extra={"uploader": record.uploaded_by, "source_ip": record.uploaded_from},
+    )
+    return {"severity": "error", "code": "uploader-not-allowed", "message": f"{why}: not sent"}
+
+
 def _validate_and_send(
     ref: FileRef,
     record: FileRecord,
+    info: ObjectInfo,
     deps: SubmitDeps,
     settings: SubmitSettings,
     *,
@@ -239,10 +355,10 @@ def _validate_and_send(
     blind_resend: bool,
     from_csv: bool = False,
 ) -> FileRecord:
-    info = deps.objects.head(ref)
     record.size = info.size
     kind = FileKind(record.kind)
     limits = IntakeLimits(max_bytes=settings.max_file_bytes)
+    zone = _store_zone(deps, key_license)
     with tempfile.TemporaryFile() as local_copy:
         # One bounded copy in /tmp serves the validator and the upload; the size limit is
         # enforced on the object's size before a byte is copied.
@@ -258,6 +374,7 @@ def _validate_and_send(
                 objects=deps.objects,
                 license_number=key_license or "",
                 limits=limits,
+                zone=zone,
             )
             if not converted:
                 return _reject(record, deps, settings)
@@ -272,6 +389,7 @@ def _validate_and_send(
                 limits=limits,
                 expected_license=key_license,
                 xsd=deps.xsd(),
+                zone=zone,
             )
 
         report = validate(local_copy, size)
@@ -386,6 +504,15 @@ def poller_input(record: FileRecord, settings: SubmitSettings) -> dict[str, Any]
     }
 
 
+def _store_zone(deps: SubmitDeps, license_number: str | None) -> ZoneInfo | None:
+    """The registered store's zone, which dates transaction times given with an offset; None
+    (California's) for a store the register does not know or a key that names no license."""
+    if deps.stores is None or not license_number:
+        return None
+    name = deps.stores.zone(license_number)
+    return ZoneInfo(name) if name else None
+
+
 def _options(
     record: FileRecord, metadata: dict[str, str], settings: SubmitSettings
 ) -> tuple[str, str]:
@@ -410,14 +537,7 @@ def _note_report(record: FileRecord, report: ValidationReport, key_license: str 
     # A file too broken to name its license is still filed under its folder's, for ops filters.
     record.license = report.license_number or key_license
     record.sha256 = report.sha256
-    record.transactions = report.transactions
-    record.items = report.items
-    record.first_transaction_at = (
-        report.first_transaction_at.isoformat() if report.first_transaction_at else None
-    )
-    record.last_transaction_at = (
-        report.last_transaction_at.isoformat() if report.last_transaction_at else None
-    )
+    record.note_facts(report)
     # The validator keeps up to 200 problems; the record keeps the first ones, each clipped.
     problems = report.to_json()["problems"]
     record.problems = [
