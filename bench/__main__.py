@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): prints each figure beside its comparator and writes
 bench/results.json. `--only NAME ...` runs some sections (schedule, pipeline, coldstart,
-validation, cli, history)."""
+validation, conversion, cli, history)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cli, coldstart, history, pipeline, schedule, validation
+from bench import cli, coldstart, conversion, history, pipeline, schedule, validation
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {
@@ -20,6 +20,7 @@ SECTIONS = {
     "pipeline": pipeline.run,
     "coldstart": coldstart.run,
     "validation": validation.run,
+    "conversion": conversion.run,
     "cli": cli.run,
     "history": history.run,
 }
@@ -175,6 +176,31 @@ def _print(name: str, result: Any) -> None:
                     f"{r['seconds']} s",
                 ]
                 for label, r in result["rows"].items()
+            ],
+        )
+    elif name == "conversion":
+        _table(
+            "CSV conversion, beside validating the XML it writes (medians)",
+            [
+                "export",
+                "items",
+                "XML",
+                "convert MB/s (CPU)",
+                "convert peak RSS",
+                "validate XML MB/s",
+                "validate peak RSS",
+            ],
+            [
+                [
+                    r["export"],
+                    r["items"],
+                    f"{r['xml_megabytes']} MB",
+                    f"{r['convert_mb_s']} ({r['convert_cpu_mb_s']})",
+                    f"{r['convert_peak_rss_mb']} MB",
+                    r["validate_xml_mb_s"],
+                    f"{r['validate_peak_rss_mb']} MB",
+                ]
+                for r in result
             ],
         )
     else:

@@ -76,3 +76,18 @@ def test_a_csv_without_its_license_folder_is_outside_the_layout(pipeline: Start)
     assert result.outcome == "rejected"
     assert result.record["problems"][0]["code"] == "key-layout"
     assert "incoming/csv/<license>/" in result.record["problems"][0]["message"]
+
+
+def test_an_export_too_large_once_converted_is_rejected_and_nothing_kept(pipeline: Start) -> None:
+    # 371 bytes of CSV become 4,911 of XML: under the limit as an export, over it converted.
+    p = pipeline(parameters={"MaxFileBytes": "4000"})
+    data = (CORPUS / "good-aimsi.csv").read_bytes()
+    dropped = p.stack.drop(data, "incoming/csv/000000300/big.csv")
+    (result,) = p.finish(dropped)
+    assert result.outcome == "rejected"
+    assert [problem["code"] for problem in result.record["problems"]] == ["too-large"]
+    (alert,) = result.alerts
+    assert "split it into smaller exports" in alert.body
+    assert p.sim.count(endpoint="upload") == 0
+    listed = p.stack.client("s3").list_objects_v2(Bucket=dropped.bucket, Prefix="converted/")
+    assert listed.get("KeyCount", 0) == 0

@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from capss.intake.convert import (
     ON_FILE,
+    CsvMapping,
     MappingError,
+    convert,
     load_mapping,
     parse_mapping,
 )
-from capss.intake.convert import convert as convert_csv
-from capss.intake.report import IntakeLimits, problem_text
+from capss.intake.report import IntakeLimits, ValidationReport, problem_text
 from capss.intake.validate import validate_stream
 from lxml import etree
+
+from bench.exports import write_export
 
 CORPUS = Path(__file__).parent / "csv"
 AIMSI = load_mapping("aimsi-report-wizard")
 LICENSE = "000000300"
+
+
+@dataclass
+class _Converted:
+    report: ValidationReport
+    xml: bytes | None
+
+
+def convert_csv(
+    data: bytes, mapping: CsvMapping, license_number: str, limits: IntakeLimits | None = None
+) -> _Converted:
+    target = io.BytesIO()
+    conversion = convert(io.BytesIO(data), target, mapping, license_number, limits=limits)
+    written = target.getvalue()
+    assert conversion.written == bool(written)  # nothing at all is written for a bad export
+    return _Converted(conversion.report, written if conversion.written else None)
 
 
 def _convert(name: str, mapping=AIMSI, **kwargs):  # type: ignore[no-untyped-def]
@@ -181,3 +202,62 @@ def test_an_unusable_mapping_says_what_to_fix(text: str, message: str) -> None:
 def test_an_unknown_mapping_name_lists_the_shipped_ones() -> None:
     with pytest.raises(MappingError, match="aimsi-report-wizard"):
         load_mapping("no-such-mapping.toml")
+
+
+@pytest.mark.parametrize("name", ["good-aimsi.csv", "cp1252.csv"])
+def test_the_file_is_lxmls_serialization_byte_for_byte(name: str) -> None:
+    """`<name>.xml` is what building the whole tree in lxml and serializing it produced."""
+    assert _convert(name).xml == (CORPUS / f"{name}.xml").read_bytes()
+
+
+def test_a_generated_export_with_scattered_transactions_is_unchanged(tmp_path: Path) -> None:
+    """Every 50th transaction has rows further down: they join it, in the file's order."""
+    export = tmp_path / "export.csv"
+    rows = write_export(export, 200_000)
+    conversion = convert_csv(export.read_bytes(), AIMSI, LICENSE)
+    assert (conversion.report.transactions, conversion.report.items) == (1128, rows)
+    days = conversion.report.days
+    assert [day.day.day for day in days] == [1, 2, 3]
+    # A transaction's later rows count on the day its first row dates it.
+    assert sum(day.transactions for day in days) == 1128
+    assert sum(day.items for day in days) == rows
+    assert conversion.xml is not None
+    # The whole-tree lxml converter's output for this export: 3,014,791 bytes.
+    assert hashlib.sha256(conversion.xml).hexdigest() == (
+        "f09f9abf1c8bafd49bd1a40ced35d5a017ba54e39ce4758156996b149b98641f"
+    )
+
+
+def test_a_result_over_the_size_limit_is_not_written_and_says_so() -> None:
+    data = (CORPUS / "good-aimsi.csv").read_bytes()
+    conversion = convert_csv(data, AIMSI, LICENSE, IntakeLimits(max_bytes=4_000))
+    assert conversion.xml is None
+    assert _problems(conversion) == [("too-large", 5, None)]  # the row that crossed it
+    assert "split it into smaller exports" in conversion.report.problems[0].message
+    # Every row is still read: the report counts what the export holds.
+    assert (conversion.report.transactions, conversion.report.items) == (2, 3)
+    # The limit is the file's exact size: 4,911 bytes fit in 4,911.
+    exact = convert_csv(data, AIMSI, LICENSE, IntakeLimits(max_bytes=4_911))
+    assert exact.xml is not None
+    assert len(exact.xml) == 4_911
+    assert convert_csv(data, AIMSI, LICENSE, IntakeLimits(max_bytes=4_910)).xml is None
+
+
+def test_a_control_character_is_named_by_line_and_column() -> None:
+    data = (CORPUS / "good-aimsi.csv").read_bytes().replace(b"SUNBURST", b"SUN\x01BURST")
+    conversion = convert_csv(data, AIMSI, LICENSE)
+    assert conversion.xml is None
+    assert _problems(conversion) == [("csv-bad-character", 2, "Description")]
+
+
+def test_a_bad_byte_after_many_chunks_names_its_line() -> None:
+    header, *rows = (CORPUS / "good-aimsi.csv").read_bytes().splitlines(keepends=True)
+    body = rows[0] * 3000  # about 240 KB: the bad byte is four chunks in
+    mapping = parse_mapping(
+        (Path(__file__).parents[3] / "layers/capss/capss/intake/mappings/aimsi-report-wizard.toml")
+        .read_text()
+        .replace('encodings = ["utf-8-sig", "cp1252"]', 'encodings = ["utf-8-sig"]')
+    )
+    conversion = convert_csv(header + body + b"2026,\xff\n" + body, mapping, LICENSE)
+    assert _problems(conversion) == [("csv-encoding", 3002, None)]
+    assert conversion.report.problems[0].message.startswith("Byte 0xff cannot be read")

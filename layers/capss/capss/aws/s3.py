@@ -51,9 +51,11 @@ class S3ObjectStore:
             **self._version(ref),
         )
 
-    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> str | None:
+    def put(
+        self, bucket: str, key: str, body: bytes | BinaryIO, metadata: dict[str, str]
+    ) -> str | None:
         try:
-            answer = self._client.put_object(Bucket=bucket, Key=key, Body=data, Metadata=metadata)
+            answer = self._client.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
         except (ClientError, BotoCoreError) as error:
             raise TransientError(f"S3 could not write s3://{bucket}/{key} just now") from error
         version: str | None = answer.get("VersionId")

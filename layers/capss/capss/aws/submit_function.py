@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import tzinfo
-from typing import Any
+from typing import Any, BinaryIO
 
 from capss.aws.capss_clients import capss_clients, measured
 from capss.aws.dynamodb import ClientTable, DynamoRecordStore
@@ -16,7 +16,7 @@ from capss.aws.sqs import SqsMessages
 from capss.aws.stepfunctions import StepFunctionsStarter
 from capss.aws.stores import DynamoStoreRegister
 from capss.aws.wiring import RemainingTime, aws_client, cold_start, invoked
-from capss.intake.report import Conversion
+from capss.intake.report import Conversion, IntakeLimits
 from capss.intake.validate import validate_stream
 from capss.pipeline.ports import CsvConverter
 from capss.pipeline.settings import SubmitSettings
@@ -41,8 +41,15 @@ class ShippedMapping:
 
         return load_mapping(self.name)
 
-    def convert(self, data: bytes, license_number: str, zone: tzinfo | None = None) -> Conversion:
-        return self._mapping.convert(data, license_number, zone)
+    def convert(
+        self,
+        source: BinaryIO,
+        target: BinaryIO,
+        license_number: str,
+        limits: IntakeLimits,
+        zone: tzinfo | None = None,
+    ) -> Conversion:
+        return self._mapping.convert(source, target, license_number, limits, zone)
 
 
 @cold_start

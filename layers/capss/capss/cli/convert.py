@@ -7,8 +7,11 @@ beside it, then validated as any file the bridge sends. lxml loads only when con
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from capss.cli import lazy
@@ -36,20 +39,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace, out: object = None) -> int:
     """`out` is main's output writer: the conversion prints its own reports."""
+    output: Path = args.output or args.file.with_name(args.file.name + ".xml")
     try:
         mapping = lazy.convert.load_mapping(args.mapping)
-        data = args.file.read_bytes()
+        if output.resolve() == args.file.resolve():
+            print("capss: error: the output would replace the CSV export", file=sys.stderr)
+            return EXIT_USAGE
+        conversion = _convert(args.file, output, mapping, args.license)
     except (lazy.convert.MappingError, OSError) as error:
         print(f"capss: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    output: Path = args.output or args.file.with_name(args.file.name + ".xml")
-    if output.resolve() == args.file.resolve():
-        print("capss: error: the output would replace the CSV export", file=sys.stderr)
-        return EXIT_USAGE
-    conversion = lazy.convert.convert(data, mapping, args.license)
     reports = [(str(args.file), conversion.report)]
-    if conversion.xml is not None:
-        output.write_bytes(conversion.xml)
+    if conversion.written:
         with output.open("rb") as stream:
             reports.append(
                 (str(output), lazy.validate.validate_stream(stream, expected_license=args.license))
@@ -59,6 +60,21 @@ def run(args: argparse.Namespace, out: object = None) -> int:
     else:
         for name, report in reports:
             print(report.format_text(name))
-    return (
-        EXIT_OK if conversion.xml is not None and all(r.ok for _, r in reports) else (EXIT_NOT_DONE)
-    )
+    return EXIT_OK if conversion.written and all(r.ok for _, r in reports) else EXIT_NOT_DONE
+
+
+def _convert(
+    export: Path, output: Path, mapping: lazy.convert.CsvMapping, license_number: str
+) -> lazy.report.Conversion:
+    """Streams the export into a file beside `output`, put in its place only when written: a
+    bad export leaves no XML and an earlier one untouched."""
+    descriptor, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    try:
+        with export.open("rb") as source, open(descriptor, "wb") as xml:
+            conversion = lazy.convert.convert(source, xml, mapping, license_number)
+        if conversion.written:
+            os.replace(partial, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+    return conversion

@@ -227,8 +227,8 @@ class Conversion:
 
     report: ValidationReport
     """What reading the CSV found, each problem with its line and column."""
-    xml: bytes | None
-    """The CAPSS transactions file; None when any row has an error."""
+    written: bool
+    """Whether the CAPSS transactions file was written: only when no row has an error."""
 
 
 def _plural(count: int, noun: str) -> str:

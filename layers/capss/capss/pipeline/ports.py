@@ -85,8 +85,10 @@ class ObjectStore(Protocol):
 
     def read_uri(self, uri: str) -> bytes: ...
 
-    def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> str | None:
-        """Writes a new object; its version id."""
+    def put(
+        self, bucket: str, key: str, body: bytes | BinaryIO, metadata: dict[str, str]
+    ) -> str | None:
+        """Writes a new object (a seekable file is streamed); its version id."""
         ...
 
 
@@ -111,8 +113,16 @@ class CsvConverter(Protocol):
     def name(self) -> str: ...
 
     def convert(
-        self, data: bytes, license_number: str, zone: tzinfo | None = None
-    ) -> Conversion: ...
+        self,
+        source: BinaryIO,
+        target: BinaryIO,
+        license_number: str,
+        limits: IntakeLimits,
+        zone: tzinfo | None = None,
+    ) -> Conversion:
+        """Reads the export in `source` and writes the CAPSS file to `target`, only when it is
+        clean; memory stays flat whatever the export's size."""
+        ...
 
 
 class StoreDesk(Protocol):

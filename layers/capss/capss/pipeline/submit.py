@@ -357,6 +357,7 @@ def _validate_and_send(
 ) -> FileRecord:
     record.size = info.size
     kind = FileKind(record.kind)
+    limits = IntakeLimits(max_bytes=settings.max_file_bytes)
     zone = _store_zone(deps, key_license)
     with tempfile.TemporaryFile() as local_copy:
         # One bounded copy in /tmp serves the validator and the upload; the size limit is
@@ -372,6 +373,7 @@ def _validate_and_send(
                 converter=deps.convert,
                 objects=deps.objects,
                 license_number=key_license or "",
+                limits=limits,
                 zone=zone,
             )
             if not converted:
@@ -384,7 +386,7 @@ def _validate_and_send(
                 stream,
                 kind,
                 size=size,
-                limits=IntakeLimits(max_bytes=settings.max_file_bytes),
+                limits=limits,
                 expected_license=key_license,
                 xsd=deps.xsd(),
                 zone=zone,
