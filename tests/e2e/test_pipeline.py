@@ -196,6 +196,7 @@ def test_the_real_template_builds_the_contracted_account(pipeline: Start) -> Non
         "EarlyWarning",
         "FinalCheck",
         "Digest",
+        "MonthPage",
     }
     submit = account.functions["SubmitFunction"]
     assert submit.timeout == 300

@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from capss.telemetry import Metric
 
 from local.stack._s3events import LOCAL_UPLOADER
 from tests.e2e.conftest import SAMPLES, Pipeline, variant
+from tests.e2e.test_metrics import emf_points
 from tests.e2e.test_ops_commands import Ops, Start
 
 STORE_300 = "AWS:AIDAEXAMPLESTORE0300"
@@ -105,6 +107,8 @@ def test_the_alert_says_who_uploaded_a_foreign_file_and_for_which_license(ops: O
     (event,) = p.stack.events_for(dropped)
     assert event["detail"]["uploader"]["principal"] == STORE_300
     assert event["detail"]["uploader"]["source_ip"] == "203.0.113.7"
+    foreign = [v for m, _, v in emf_points(p.stack.log.getvalue()) if m == Metric.FOREIGN_UPLOADS]
+    assert foreign == [1.0]
 
 
 def test_an_upload_without_an_identity_is_never_sent(ops: Ops) -> None:
